@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* Hex, bounded string copy and the monotonic clock. */
+/* Hex, bounded string copy, the monotonic clock and daemon signal handling. */
 #include "mcx-core.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -64,4 +66,31 @@ uint64_t mcx_now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void signal_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+}
+
+int mcx_signals_block(void)
+{
+    sigset_t set;
+    signal_set(&set);
+    signal(SIGPIPE, SIG_IGN);
+    int rv = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    return rv ? -rv : 0;
+}
+
+int mcx_signals_wait(void)
+{
+    sigset_t set;
+    signal_set(&set);
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0)
+        ;
+    return sig;
 }

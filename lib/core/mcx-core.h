@@ -83,6 +83,20 @@ int mcx_strlcpy(char *dst, const char *src, size_t size);
 uint64_t mcx_now_us(void);
 
 /* ------------------------------------------------------------------------ */
+/* Daemon signals                                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Block SIGINT, SIGTERM and SIGHUP in the calling thread, so that threads it
+ * creates afterwards inherit the mask; ignore SIGPIPE. Call from main()
+ * before starting any thread. Returns 0 or -errno.
+ */
+int mcx_signals_block(void);
+
+/* Wait for one of the blocked signals; returns its number. */
+int mcx_signals_wait(void);
+
+/* ------------------------------------------------------------------------ */
 /* Randomness seam                                                          */
 /* ------------------------------------------------------------------------ */
 
