@@ -55,7 +55,8 @@ uint64_t mcx_sqn_from_bytes(const uint8_t in[6]);
 /*
  * The SQN the network uses after `last` (TS 33.102 Annex C.3.2): SEQ + 1 with
  * the IND field (the `ind_bits` low bits) set to `ind`. `ind_bits` 0..10,
- * `ind` < 2^ind_bits. Wraps to SEQ = 1 past the top (never returns 0).
+ * `ind` < 2^ind_bits. Wraps to SEQ = 1 past the top (never returns 0 for
+ * valid arguments; returns 0 if `ind_bits`, `ind` or `last` is out of range).
  */
 uint64_t mcx_sqn_next(uint64_t last, unsigned ind_bits, unsigned ind);
 
@@ -103,7 +104,8 @@ int mcx_aka_ue_challenge(const uint8_t k[16], const uint8_t opc[16], const uint8
  */
 bool mcx_aka_ue_sqn_ok(uint64_t *seq_ms, unsigned ind_bits, uint64_t delta, uint64_t sqn);
 
-/* AUTS = (SQN_MS xor AK*) || MAC-S, MAC-S with AMF 0000. Returns 0 or -EIO. */
+/* AUTS = (SQN_MS xor AK*) || MAC-S, MAC-S with AMF 0000. Returns 0, -EINVAL
+ * (sqn_ms > 48 bits) or -EIO. */
 int mcx_aka_ue_auts(const uint8_t k[16], const uint8_t opc[16], const uint8_t rand[16],
                     uint64_t sqn_ms, uint8_t auts[14]);
 
@@ -119,6 +121,7 @@ size_t mcx_digest_hexlen(mcx_digest_alg_t alg);
 
 /* "MD5" / "SHA-256" (case-insensitive, "-sess" not supported). Returns 0 or -EINVAL. */
 int mcx_digest_alg_parse(const char *name, mcx_digest_alg_t *out);
+/* "MD5" / "SHA-256"; NULL for a value that is not an mcx_digest_alg_t. */
 const char *mcx_digest_alg_name(mcx_digest_alg_t alg);
 
 /*
@@ -134,8 +137,10 @@ int mcx_digest_ha1(mcx_digest_alg_t alg, const char *username, const char *realm
  * with qop "auth": H(HA1:nonce:nc:cnonce:qop:HA2), HA2 = H(method:uri);
  * with qop "auth-int": HA2 = H(method:uri:H(body)) (`body` may be NULL = empty);
  * with qop NULL or "": H(HA1:nonce:HA2).
- * `ha1_hex` is the hex HA1. Result as lower-case hex into `out`.
- * Returns 0, -EINVAL (unknown qop, missing nc/cnonce with a qop) or -EIO.
+ * `ha1_hex` is the hex HA1 (exactly hexlen digits; upper case is accepted and
+ * hashed as lower case). Result as lower-case hex into `out` (hexlen + 1).
+ * Returns 0, -EINVAL (unknown qop, missing nc/cnonce with a qop, malformed
+ * HA1, `out` too small) or -EIO.
  */
 int mcx_digest_response(mcx_digest_alg_t alg, const char *ha1_hex, const char *nonce,
                         const char *nc, const char *cnonce, const char *qop, const char *method,
