@@ -19,6 +19,8 @@ typedef struct {
     yaml_document_t *doc; /* NULL while applying defaults */
     char *err;
     size_t errlen;
+    const char *text;     /* the input, for load_string */
+    FILE *fp;             /* the input, for load_file */
 } conf_ctx_t;
 
 static int fail(conf_ctx_t *c, const yaml_node_t *node, const char *path, const char *fmt, ...)
@@ -243,15 +245,61 @@ static int load_map(conf_ctx_t *c, const mcx_conf_field_t *table, void *base, ya
     return 0;
 }
 
+/* 1-based line of byte `offset` of the input, by counting newlines before it. */
+static size_t offset_line(conf_ctx_t *c, size_t offset)
+{
+    size_t line = 1;
+    if (c->text) {
+        for (size_t i = 0; i < offset && c->text[i]; i++)
+            line += c->text[i] == '\n';
+    } else if (c->fp && fseek(c->fp, 0, SEEK_SET) == 0) {
+        for (size_t i = 0; i < offset; i++) {
+            int ch = getc(c->fp);
+            if (ch == EOF)
+                break;
+            line += ch == '\n';
+        }
+    }
+    return line;
+}
+
+static int syntax_error(conf_ctx_t *c, yaml_parser_t *parser)
+{
+    /* The reader (bad UTF-8, I/O) reports a byte offset; its problem_mark is not set. */
+    size_t line = parser->error == YAML_READER_ERROR ? offset_line(c, parser->problem_offset)
+                                                     : parser->problem_mark.line + 1;
+    snprintf(c->err, c->errlen, "%s:%zu: YAML syntax error: %s", c->name, line,
+             parser->problem ? parser->problem : "unknown");
+    return -EINVAL;
+}
+
 static int load_parser(conf_ctx_t *c, yaml_parser_t *parser, const mcx_conf_field_t *table,
                        void *base)
 {
     yaml_document_t doc;
-    if (!yaml_parser_load(parser, &doc)) {
-        snprintf(c->err, c->errlen, "%s:%zu: YAML syntax error: %s", c->name,
-                 parser->problem_mark.line + 1, parser->problem ? parser->problem : "unknown");
+    if (!yaml_parser_load(parser, &doc))
+        return syntax_error(c, parser);
+
+    /*
+     * yaml_parser_load stops after the first document; whatever follows
+     * ("---" and more keys, or broken YAML after "...") would otherwise be
+     * ignored without a word. A document without a root is the stream end.
+     */
+    yaml_document_t extra;
+    if (!yaml_parser_load(parser, &extra)) {
+        yaml_document_delete(&doc);
+        return syntax_error(c, parser);
+    }
+    yaml_node_t *extra_root = yaml_document_get_root_node(&extra);
+    if (extra_root) {
+        snprintf(c->err, c->errlen, "%s:%zu: only one YAML document is allowed", c->name,
+                 extra_root->start_mark.line + 1);
+        yaml_document_delete(&extra);
+        yaml_document_delete(&doc);
         return -EINVAL;
     }
+    yaml_document_delete(&extra);
+
     c->doc = &doc;
     int rv = apply_defaults(c, table, base, "");
     yaml_node_t *root = rv ? NULL : yaml_document_get_root_node(&doc);
@@ -274,7 +322,7 @@ static int load_parser(conf_ctx_t *c, yaml_parser_t *parser, const mcx_conf_fiel
 int mcx_conf_load_string(const char *name, const char *text, const mcx_conf_field_t *table,
                          void *base, char *err, size_t errlen)
 {
-    conf_ctx_t c = {.name = name, .err = err, .errlen = errlen};
+    conf_ctx_t c = {.name = name, .err = err, .errlen = errlen, .text = text};
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
         return -ENOMEM;
@@ -293,7 +341,7 @@ int mcx_conf_load_file(const char *path, const mcx_conf_field_t *table, void *ba
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
         return -e;
     }
-    conf_ctx_t c = {.name = path, .err = err, .errlen = errlen};
+    conf_ctx_t c = {.name = path, .err = err, .errlen = errlen, .fp = fp};
     yaml_parser_t parser;
     int rv;
     if (!yaml_parser_initialize(&parser)) {
