@@ -46,8 +46,8 @@ uint64_t mcx_sqn_next(uint64_t last, unsigned ind_bits, unsigned ind)
     return seq << ind_bits | ind;
 }
 
-int mcx_aka_vector(const uint8_t k[16], const uint8_t opc[16], const uint8_t amf[2],
-                   uint64_t sqn, const uint8_t rand[16], mcx_aka_vector_t *out)
+int mcx_aka_vector(const uint8_t k[16], const uint8_t opc[16], const uint8_t amf[2], uint64_t sqn,
+                   const uint8_t rand[16], mcx_aka_vector_t *out)
 {
     if (!k || !opc || !amf || !rand || !out || sqn > MCX_SQN_MAX)
         return -EINVAL;
@@ -95,8 +95,8 @@ int mcx_aka_resync(const uint8_t k[16], const uint8_t opc[16], const uint8_t ran
 }
 
 int mcx_aka_ue_challenge(const uint8_t k[16], const uint8_t opc[16], const uint8_t rand[16],
-                         const uint8_t autn[16], uint64_t *sqn_out, uint8_t res[8],
-                         uint8_t ck[16], uint8_t ik[16])
+                         const uint8_t autn[16], uint64_t *sqn_out, uint8_t res[8], uint8_t ck[16],
+                         uint8_t ik[16])
 {
     if (!k || !opc || !rand || !autn)
         return -EINVAL;

@@ -180,8 +180,8 @@ int mcx_digest_response(mcx_digest_alg_t alg, const char *ha1_hex, const char *n
     }
 
     if (rv == 0 && has_qop) {
-        part_t p[6] = {STR_PART(ha1), STR_PART(nonce), STR_PART(nc), STR_PART(cnonce),
-                       STR_PART(qop), STR_PART(ha2)};
+        part_t p[6] = {STR_PART(ha1),    STR_PART(nonce), STR_PART(nc),
+                       STR_PART(cnonce), STR_PART(qop),   STR_PART(ha2)};
         rv = hash_parts(alg, p, 6, out);
     } else if (rv == 0) {
         /* RFC 2069 compatibility: no qop, no nc, no cnonce. */

@@ -98,8 +98,7 @@ int mcx_milenage_opc(const uint8_t k[16], const uint8_t op[16], uint8_t opc[16])
 }
 
 int mcx_milenage_f1(const uint8_t k[16], const uint8_t opc[16], const uint8_t rand[16],
-                    const uint8_t sqn[6], const uint8_t amf[2], uint8_t mac_a[8],
-                    uint8_t mac_s[8])
+                    const uint8_t sqn[6], const uint8_t amf[2], uint8_t mac_a[8], uint8_t mac_s[8])
 {
     if (!k || !opc || !rand || !sqn || !amf)
         return -EINVAL;

@@ -80,8 +80,7 @@ static void test_worked_example(void **state)
     keys_t t;
     load_set(0, &t);
     mcx_aka_vector_t v;
-    assert_int_equal(mcx_aka_vector(t.k, t.opc, t.amf, UINT64_C(0xff9bb4d0b607), t.rand, &v),
-                     0);
+    assert_int_equal(mcx_aka_vector(t.k, t.opc, t.amf, UINT64_C(0xff9bb4d0b607), t.rand, &v), 0);
     assert_hex(v.autn, 16, "55f328b43577b9b94a9ffac354dfafb3");
     assert_hex(v.xres, 8, "a54211d5e3ba50bf");
 
@@ -93,8 +92,7 @@ static void test_worked_example(void **state)
     /* The HSS side: the MAR SIP-Authorization is RAND || AUTS. */
     uint8_t mar[30];
     assert_int_equal(
-        mcx_hex_decode("23553cbe9637a89d218ae64dae47bf35ba853f3c123ccf44e93596e355c6", mar, 30),
-        0);
+        mcx_hex_decode("23553cbe9637a89d218ae64dae47bf35ba853f3c123ccf44e93596e355c6", mar, 30), 0);
     uint64_t sqn_ms = 0;
     assert_int_equal(mcx_aka_resync(t.k, t.opc, mar, mar + 16, &sqn_ms), 0);
     assert_true(sqn_ms == UINT64_C(0xff9bb4d0b607));
@@ -187,8 +185,7 @@ static void test_ue_challenge_good(void **state)
         assert_hex(ck, 16, s->f3);
         assert_hex(ik, 16, s->f4);
         /* Every output is optional. */
-        assert_int_equal(
-            mcx_aka_ue_challenge(t.k, t.opc, t.rand, autn, NULL, NULL, NULL, NULL), 0);
+        assert_int_equal(mcx_aka_ue_challenge(t.k, t.opc, t.rand, autn, NULL, NULL, NULL, NULL), 0);
     }
 }
 
@@ -266,9 +263,9 @@ static void test_sqn_next_wrap(void **state)
 
 static void test_sqn_next_invalid(void **state)
 {
-    assert_true(mcx_sqn_next(5, 5, 32) == 0);  /* IND does not fit */
+    assert_true(mcx_sqn_next(5, 5, 32) == 0); /* IND does not fit */
     assert_true(mcx_sqn_next(5, 0, 1) == 0);
-    assert_true(mcx_sqn_next(5, 11, 0) == 0);  /* IND field too wide */
+    assert_true(mcx_sqn_next(5, 11, 0) == 0); /* IND field too wide */
     assert_true(mcx_sqn_next(MCX_SQN_MAX + 1, 5, 0) == 0);
 }
 

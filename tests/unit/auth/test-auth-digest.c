@@ -31,9 +31,9 @@ static void test_rfc2617(void **state)
                                     PW("Circle Of Life"), ha1, sizeof(ha1)),
                      0);
     assert_string_equal(ha1, "939e7578ed9e3c518a452acee763bce9");
-    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc2617_nonce, "00000001",
-                                         "0a4f113b", "auth", "GET", "/dir/index.html", NULL, 0,
-                                         resp, sizeof(resp)),
+    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc2617_nonce, "00000001", "0a4f113b",
+                                         "auth", "GET", "/dir/index.html", NULL, 0, resp,
+                                         sizeof(resp)),
                      0);
     assert_string_equal(resp, "6629fae49393a05397450978507c4ef1");
 }
@@ -46,8 +46,8 @@ static void test_rfc7616_md5(void **state)
                      0);
     assert_string_equal(ha1, "3d78807defe7de2157e2b0b6573a855f");
     assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc7616_nonce, "00000001",
-                                         rfc7616_cnonce, "auth", "GET", "/dir/index.html", NULL,
-                                         0, resp, sizeof(resp)),
+                                         rfc7616_cnonce, "auth", "GET", "/dir/index.html", NULL, 0,
+                                         resp, sizeof(resp)),
                      0);
     assert_string_equal(resp, "8ca523f5e9506fed4657c9700eebdbec");
 }
@@ -60,8 +60,8 @@ static void test_rfc7616_sha256(void **state)
                      0);
     assert_string_equal(ha1, "7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232");
     assert_int_equal(mcx_digest_response(MCX_DIGEST_SHA256, ha1, rfc7616_nonce, "00000001",
-                                         rfc7616_cnonce, "auth", "GET", "/dir/index.html", NULL,
-                                         0, resp, sizeof(resp)),
+                                         rfc7616_cnonce, "auth", "GET", "/dir/index.html", NULL, 0,
+                                         resp, sizeof(resp)),
                      0);
     assert_string_equal(resp, "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
 }
@@ -93,16 +93,15 @@ static void test_aka_digest(void **state)
                      0);
     assert_string_equal(ha1, "f16bd94627348209546a6cd972eafcbe");
 
-    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, nonce, "00000001", "0a4f113b",
-                                         "auth", "REGISTER", "sip:partner.test", NULL, 0, resp,
+    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, nonce, "00000001", "0a4f113b", "auth",
+                                         "REGISTER", "sip:partner.test", NULL, 0, resp,
                                          sizeof(resp)),
                      0);
     assert_string_equal(resp, "6cb83c28815c5c5efc6ec2fc902caa24");
 
     /* Without qop (RFC 2069 form); nc and cnonce are then ignored. */
-    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, nonce, NULL, NULL, NULL,
-                                         "REGISTER", "sip:partner.test", NULL, 0, resp,
-                                         sizeof(resp)),
+    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, nonce, NULL, NULL, NULL, "REGISTER",
+                                         "sip:partner.test", NULL, 0, resp, sizeof(resp)),
                      0);
     assert_string_equal(resp, "1d180986a0e0dcbd2b6ad4fa377868d0");
     assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, nonce, "00000001", "0a4f113b", "",
@@ -116,8 +115,8 @@ static void test_aka_digest(void **state)
 static void test_empty_password(void **state)
 {
     char ha1[33];
-    assert_int_equal(mcx_digest_ha1(MCX_DIGEST_MD5, "alice@partner.test", "partner.test", NULL,
-                                    0, ha1, sizeof(ha1)),
+    assert_int_equal(mcx_digest_ha1(MCX_DIGEST_MD5, "alice@partner.test", "partner.test", NULL, 0,
+                                    ha1, sizeof(ha1)),
                      0);
     assert_string_equal(ha1, "abd6132e49743cacbf4030062aad98a4");
 }
@@ -128,27 +127,27 @@ static void test_auth_int(void **state)
     assert_int_equal(mcx_digest_ha1(MCX_DIGEST_MD5, "Mufasa", "testrealm@host.com",
                                     PW("Circle Of Life"), ha1, sizeof(ha1)),
                      0);
-    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc2617_nonce, "00000002",
-                                         "0a4f113b", "auth-int", "INVITE", "sip:bob@example.org",
+    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc2617_nonce, "00000002", "0a4f113b",
+                                         "auth-int", "INVITE", "sip:bob@example.org",
                                          (const uint8_t *)sdp, strlen(sdp), resp, sizeof(resp)),
                      0);
     assert_string_equal(resp, "f35e967503025462bb297c08fffcfe24");
 
     /* No body is the empty body: HA2 = H(method:uri:H("")). */
-    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc2617_nonce, "00000002",
-                                         "0a4f113b", "auth-int", "INVITE", "sip:bob@example.org",
-                                         NULL, 0, resp, sizeof(resp)),
+    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc2617_nonce, "00000002", "0a4f113b",
+                                         "auth-int", "INVITE", "sip:bob@example.org", NULL, 0, resp,
+                                         sizeof(resp)),
                      0);
     assert_string_equal(resp, "8cdf9c7cb23f09661b2e36f23e4eb053");
 
     /* The body only counts with auth-int. */
     char plain[33], with_body[33];
-    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc2617_nonce, "00000002",
-                                         "0a4f113b", "auth", "INVITE", "sip:bob@example.org",
-                                         NULL, 0, plain, sizeof(plain)),
+    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc2617_nonce, "00000002", "0a4f113b",
+                                         "auth", "INVITE", "sip:bob@example.org", NULL, 0, plain,
+                                         sizeof(plain)),
                      0);
-    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc2617_nonce, "00000002",
-                                         "0a4f113b", "auth", "INVITE", "sip:bob@example.org",
+    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc2617_nonce, "00000002", "0a4f113b",
+                                         "auth", "INVITE", "sip:bob@example.org",
                                          (const uint8_t *)sdp, strlen(sdp), with_body,
                                          sizeof(with_body)),
                      0);
@@ -179,42 +178,37 @@ static void test_bad_inputs(void **state)
 {
     const char *ha1 = "939e7578ed9e3c518a452acee763bce9";
     char resp[65];
-#define RESP(alg, h, nc, cnonce, qop, out, outlen)                                             \
-    mcx_digest_response(alg, h, rfc2617_nonce, nc, cnonce, qop, "GET", "/dir/index.html", NULL, \
-                        0, out, outlen)
+#define RESP(alg, h, nc, cnonce, qop, out, outlen)                                                 \
+    mcx_digest_response(alg, h, rfc2617_nonce, nc, cnonce, qop, "GET", "/dir/index.html", NULL, 0, \
+                        out, outlen)
 
     /* Unknown qop. */
     assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, "00000001", "0a4f113b", "auth-conf", resp, 33),
                      -EINVAL);
-    assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, "00000001", "0a4f113b", "auth,auth-int", resp,
-                          33),
+    assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, "00000001", "0a4f113b", "auth,auth-int", resp, 33),
                      -EINVAL);
     /* qop without cnonce or nc. */
     assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, "00000001", NULL, "auth", resp, 33), -EINVAL);
     assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, "00000001", "", "auth", resp, 33), -EINVAL);
     assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, NULL, "0a4f113b", "auth", resp, 33), -EINVAL);
-    assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, NULL, "0a4f113b", "auth-int", resp, 33),
-                     -EINVAL);
+    assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, NULL, "0a4f113b", "auth-int", resp, 33), -EINVAL);
     /* Output one byte short of hexlen + 1; exactly hexlen + 1 is enough. */
-    assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, "00000001", "0a4f113b", "auth", resp, 32),
-                     -EINVAL);
+    assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, "00000001", "0a4f113b", "auth", resp, 32), -EINVAL);
     assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, "00000001", "0a4f113b", "auth", resp, 33), 0);
-    assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, "00000001", "0a4f113b", "auth", NULL, 33),
-                     -EINVAL);
+    assert_int_equal(RESP(MCX_DIGEST_MD5, ha1, "00000001", "0a4f113b", "auth", NULL, 33), -EINVAL);
     /* An HA1 that is not hexlen hex digits of this algorithm. */
     assert_int_equal(RESP(MCX_DIGEST_SHA256, ha1, "00000001", "0a4f113b", "auth", resp, 65),
                      -EINVAL);
     assert_int_equal(RESP(MCX_DIGEST_MD5, "939e7578ed9e3c518a452acee763bcg9", "00000001",
                           "0a4f113b", "auth", resp, 33),
                      -EINVAL);
-    assert_int_equal(RESP(MCX_DIGEST_MD5, NULL, "00000001", "0a4f113b", "auth", resp, 33),
-                     -EINVAL);
+    assert_int_equal(RESP(MCX_DIGEST_MD5, NULL, "00000001", "0a4f113b", "auth", resp, 33), -EINVAL);
     /* Unknown algorithm value. */
     assert_int_equal(RESP((mcx_digest_alg_t)7, ha1, "00000001", "0a4f113b", "auth", resp, 65),
                      -EINVAL);
     /* A body length without a body. */
-    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc2617_nonce, "00000001",
-                                         "0a4f113b", "auth-int", "GET", "/", NULL, 5, resp, 33),
+    assert_int_equal(mcx_digest_response(MCX_DIGEST_MD5, ha1, rfc2617_nonce, "00000001", "0a4f113b",
+                                         "auth-int", "GET", "/", NULL, 5, resp, 33),
                      -EINVAL);
 #undef RESP
 
@@ -255,16 +249,11 @@ static void test_alg_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc2617),
-        cmocka_unit_test(test_rfc7616_md5),
-        cmocka_unit_test(test_rfc7616_sha256),
-        cmocka_unit_test(test_ims_ha1),
-        cmocka_unit_test(test_aka_digest),
-        cmocka_unit_test(test_empty_password),
-        cmocka_unit_test(test_auth_int),
-        cmocka_unit_test(test_ha1_upper_case),
-        cmocka_unit_test(test_bad_inputs),
-        cmocka_unit_test(test_alg_names),
+        cmocka_unit_test(test_rfc2617),        cmocka_unit_test(test_rfc7616_md5),
+        cmocka_unit_test(test_rfc7616_sha256), cmocka_unit_test(test_ims_ha1),
+        cmocka_unit_test(test_aka_digest),     cmocka_unit_test(test_empty_password),
+        cmocka_unit_test(test_auth_int),       cmocka_unit_test(test_ha1_upper_case),
+        cmocka_unit_test(test_bad_inputs),     cmocka_unit_test(test_alg_names),
     };
     return cmocka_run_group_tests_name("auth-digest", tests, NULL, NULL);
 }

@@ -125,8 +125,10 @@ static void test_null_inputs(void **state)
 }
 
 /* One named cmocka test per set, so a failure says which set. */
-#define SET_TEST(n)                                                            \
-    {"ts35208_set" #n, test_set, NULL, NULL, (void *)&ts35208_sets[(n) - 1]}
+#define SET_TEST(n)                                                                                \
+    {                                                                                              \
+        "ts35208_set" #n, test_set, NULL, NULL, (void *)&ts35208_sets[(n)-1]                       \
+    }
 
 int main(void)
 {

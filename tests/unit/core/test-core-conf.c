@@ -45,39 +45,77 @@ typedef struct {
 static const char *const modes[] = {"relay", "proxy", NULL};
 
 static const mcx_conf_field_t peer_table[] = {
-    {.key = "host", .type = MCX_CONF_STRING, .offset = offsetof(peer_t, host),
-     .size = sizeof(((peer_t *)0)->host), .required = true},
-    {.key = "port", .type = MCX_CONF_INT, .offset = offsetof(peer_t, port), .def = "3868",
-     .min = 1, .max = 65535},
+    {.key = "host",
+     .type = MCX_CONF_STRING,
+     .offset = offsetof(peer_t, host),
+     .size = sizeof(((peer_t *)0)->host),
+     .required = true},
+    {.key = "port",
+     .type = MCX_CONF_INT,
+     .offset = offsetof(peer_t, port),
+     .def = "3868",
+     .min = 1,
+     .max = 65535},
     {0},
 };
 
 static const mcx_conf_field_t diam_table[] = {
-    {.key = "realm", .type = MCX_CONF_STRING, .offset = offsetof(diam_t, realm),
-     .size = sizeof(((diam_t *)0)->realm), .required = true},
-    {.key = "timeout", .type = MCX_CONF_INT, .offset = offsetof(diam_t, timeout), .def = "30",
-     .min = 1, .max = 3600},
+    {.key = "realm",
+     .type = MCX_CONF_STRING,
+     .offset = offsetof(diam_t, realm),
+     .size = sizeof(((diam_t *)0)->realm),
+     .required = true},
+    {.key = "timeout",
+     .type = MCX_CONF_INT,
+     .offset = offsetof(diam_t, timeout),
+     .def = "30",
+     .min = 1,
+     .max = 3600},
     {0},
 };
 
 static const mcx_conf_field_t table[] = {
-    {.key = "name", .type = MCX_CONF_STRING, .offset = offsetof(conf_t, name),
-     .size = sizeof(((conf_t *)0)->name), .required = true},
-    {.key = "port", .type = MCX_CONF_INT, .offset = offsetof(conf_t, port), .def = "3868",
-     .min = 1, .max = 65535},
-    {.key = "workers", .type = MCX_CONF_UINT, .offset = offsetof(conf_t, workers), .def = "4",
-     .min = 1, .max = 64},
+    {.key = "name",
+     .type = MCX_CONF_STRING,
+     .offset = offsetof(conf_t, name),
+     .size = sizeof(((conf_t *)0)->name),
+     .required = true},
+    {.key = "port",
+     .type = MCX_CONF_INT,
+     .offset = offsetof(conf_t, port),
+     .def = "3868",
+     .min = 1,
+     .max = 65535},
+    {.key = "workers",
+     .type = MCX_CONF_UINT,
+     .offset = offsetof(conf_t, workers),
+     .def = "4",
+     .min = 1,
+     .max = 64},
     {.key = "any", .type = MCX_CONF_UINT, .offset = offsetof(conf_t, any)},
     {.key = "tls", .type = MCX_CONF_BOOL, .offset = offsetof(conf_t, tls), .def = "false"},
-    {.key = "mode", .type = MCX_CONF_ENUM, .offset = offsetof(conf_t, mode), .def = "relay",
+    {.key = "mode",
+     .type = MCX_CONF_ENUM,
+     .offset = offsetof(conf_t, mode),
+     .def = "relay",
      .enum_names = modes},
-    {.key = "diameter", .type = MCX_CONF_MAP, .offset = offsetof(conf_t, diameter),
+    {.key = "diameter",
+     .type = MCX_CONF_MAP,
+     .offset = offsetof(conf_t, diameter),
      .sub = diam_table},
-    {.key = "peers", .type = MCX_CONF_LIST, .offset = offsetof(conf_t, peers),
-     .sub = peer_table, .elem_size = sizeof(peer_t), .cap = 2,
+    {.key = "peers",
+     .type = MCX_CONF_LIST,
+     .offset = offsetof(conf_t, peers),
+     .sub = peer_table,
+     .elem_size = sizeof(peer_t),
+     .cap = 2,
      .count_offset = offsetof(conf_t, npeers)},
-    {.key = "hosts", .type = MCX_CONF_STRLIST, .offset = offsetof(conf_t, hosts),
-     .size = sizeof(((conf_t *)0)->hosts[0]), .cap = 3, .count_offset = offsetof(conf_t, nhosts)},
+    {.key = "hosts",
+     .type = MCX_CONF_STRLIST,
+     .offset = offsetof(conf_t, hosts),
+     .size = sizeof(((conf_t *)0)->hosts[0]),
+     .cap = 3,
+     .count_offset = offsetof(conf_t, nhosts)},
     {0},
 };
 
@@ -171,7 +209,8 @@ static void test_int_values(void **state)
 
 static void test_bad_bool(void **state)
 {
-    expect_error("name: a\ntls: maybe\n", "t.yaml:2: tls: 'maybe' is not a boolean (true or false)");
+    expect_error("name: a\ntls: maybe\n",
+                 "t.yaml:2: tls: 'maybe' is not a boolean (true or false)");
     expect_error("name: a\ntls: 1\n", "t.yaml:2: tls: '1' is not a boolean (true or false)");
     assert_int_equal(load("name: a\ntls: TRUE\n"), 0);
     assert_true(conf.tls);
@@ -298,29 +337,21 @@ static void test_small_err_buffer(void **state)
 {
     char small[12];
     memset(&conf, 0, sizeof(conf));
-    assert_int_equal(mcx_conf_load_string("t.yaml", "bogus: 1\n", table, &conf, small,
-                                          sizeof(small)),
-                     -EINVAL);
+    assert_int_equal(
+        mcx_conf_load_string("t.yaml", "bogus: 1\n", table, &conf, small, sizeof(small)), -EINVAL);
     assert_string_equal(small, "t.yaml:1: b");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_document),
-        cmocka_unit_test(test_unknown_key),
-        cmocka_unit_test(test_missing_required),
-        cmocka_unit_test(test_int_values),
-        cmocka_unit_test(test_bad_bool),
-        cmocka_unit_test(test_bad_enum),
-        cmocka_unit_test(test_wrong_shape),
-        cmocka_unit_test(test_list_capacity),
-        cmocka_unit_test(test_string_too_long),
-        cmocka_unit_test(test_syntax_error),
-        cmocka_unit_test(test_one_document_only),
-        cmocka_unit_test(test_bad_utf8_line),
-        cmocka_unit_test(test_load_file),
-        cmocka_unit_test(test_apply_defaults),
+        cmocka_unit_test(test_good_document),     cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_missing_required),  cmocka_unit_test(test_int_values),
+        cmocka_unit_test(test_bad_bool),          cmocka_unit_test(test_bad_enum),
+        cmocka_unit_test(test_wrong_shape),       cmocka_unit_test(test_list_capacity),
+        cmocka_unit_test(test_string_too_long),   cmocka_unit_test(test_syntax_error),
+        cmocka_unit_test(test_one_document_only), cmocka_unit_test(test_bad_utf8_line),
+        cmocka_unit_test(test_load_file),         cmocka_unit_test(test_apply_defaults),
         cmocka_unit_test(test_small_err_buffer),
     };
     return cmocka_run_group_tests_name("core-conf", tests, NULL, NULL);

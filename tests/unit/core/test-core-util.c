@@ -41,9 +41,9 @@ static void test_hex_decode_bad(void **state)
     assert_int_equal(mcx_hex_decode("00ff7a1011", out, 4), -EINVAL); /* long */
     assert_int_equal(mcx_hex_decode("00ff7a1g", out, 4), -EINVAL);   /* not hex */
     assert_int_equal(mcx_hex_decode("g0ff7a10", out, 4), -EINVAL);
-    assert_int_equal(mcx_hex_decode("00 f7a10", out, 4), -EINVAL);   /* separator */
+    assert_int_equal(mcx_hex_decode("00 f7a10", out, 4), -EINVAL); /* separator */
     assert_int_equal(mcx_hex_decode("00:ff:7a", out, 3), -EINVAL);
-    assert_int_equal(mcx_hex_decode("0x0x0102", out, 3), -EINVAL);   /* one prefix only */
+    assert_int_equal(mcx_hex_decode("0x0x0102", out, 3), -EINVAL); /* one prefix only */
     assert_int_equal(mcx_hex_decode("0x", out, 1), -EINVAL);
     assert_int_equal(mcx_hex_decode("-1020304", out, 4), -EINVAL);
     assert_int_equal(mcx_hex_decode("", out, 1), -EINVAL);
