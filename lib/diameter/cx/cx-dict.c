@@ -28,7 +28,8 @@ struct dict_object *mcx_cx_avp_visited_network_identifier, *mcx_cx_avp_public_id
     *mcx_cx_avp_wildcarded_public_identity, *mcx_cx_avp_sip_digest_authenticate,
     *mcx_cx_avp_uar_flags, *mcx_cx_avp_multiple_registration_indication,
     *mcx_cx_avp_session_priority, *mcx_cx_avp_deregistration_reason, *mcx_cx_avp_reason_code,
-    *mcx_cx_avp_reason_info, *mcx_avp_digest_realm, *mcx_avp_digest_qop,
+    *mcx_cx_avp_reason_info, *mcx_cx_avp_alternate_digest_algorithm,
+    *mcx_cx_avp_alternate_digest_ha1, *mcx_avp_digest_realm, *mcx_avp_digest_qop,
     *mcx_avp_digest_algorithm, *mcx_avp_digest_ha1;
 
 typedef enum { T_OS, T_UTF8, T_U32, T_ENUM, T_GROUPED } avp_kind_t;
@@ -83,6 +84,10 @@ static const avp_def_t avp_defs[] = {
     {648, V3, "Multiple-Registration-Indication", T_ENUM, false,
      &mcx_cx_avp_multiple_registration_indication},
     {650, V3, "Session-Priority", T_ENUM, false, &mcx_cx_avp_session_priority},
+    /* RFC 8760 algorithms (TS 29.229 §6.3.63, §6.3.64); not in freeDiameter 1.2.1. */
+    {662, V3, "Alternate-Digest-Algorithm", T_UTF8, false,
+     &mcx_cx_avp_alternate_digest_algorithm},
+    {663, V3, "Alternate-Digest-HA1", T_UTF8, false, &mcx_cx_avp_alternate_digest_ha1},
     /* IETF AVPs (vendor 0) as Kamailio and TS 29.229 §6.3.36 use them. */
     {104, 0, "Digest-Realm", T_UTF8, true, &mcx_avp_digest_realm},
     {110, 0, "Digest-QoP", T_UTF8, true, &mcx_avp_digest_qop},
@@ -271,7 +276,8 @@ int mcx_cx_dict_init(void)
           &mcx_cx_avp_integrity_key, &mcx_cx_avp_sip_digest_authenticate, NULL}},
         {&mcx_cx_avp_sip_digest_authenticate,
          {&mcx_avp_digest_realm, &mcx_avp_digest_algorithm, &mcx_avp_digest_qop,
-          &mcx_avp_digest_ha1, NULL}},
+          &mcx_avp_digest_ha1, &mcx_cx_avp_alternate_digest_algorithm,
+          &mcx_cx_avp_alternate_digest_ha1, NULL}},
         {&mcx_cx_avp_server_capabilities,
          {&mcx_cx_avp_mandatory_capability, &mcx_cx_avp_optional_capability,
           &mcx_cx_avp_server_name, NULL}},

@@ -57,6 +57,8 @@ enum {
     MCX_CX_AVP_UAR_FLAGS = 637,
     MCX_CX_AVP_MULTIPLE_REGISTRATION_INDICATION = 648,
     MCX_CX_AVP_SESSION_PRIORITY = 650,
+    MCX_CX_AVP_ALTERNATE_DIGEST_ALGORITHM = 662,
+    MCX_CX_AVP_ALTERNATE_DIGEST_HA1 = 663,
     /* IETF (vendor 0), RFC 4740 / RFC 5090 code space, inside SIP-Digest-Authenticate */
     MCX_AVP_DIGEST_REALM = 104,
     MCX_AVP_DIGEST_QOP = 110,
@@ -130,7 +132,8 @@ extern struct dict_object *mcx_cx_avp_visited_network_identifier, *mcx_cx_avp_pu
     *mcx_cx_avp_wildcarded_public_identity, *mcx_cx_avp_sip_digest_authenticate,
     *mcx_cx_avp_uar_flags, *mcx_cx_avp_multiple_registration_indication,
     *mcx_cx_avp_session_priority, *mcx_cx_avp_deregistration_reason, *mcx_cx_avp_reason_code,
-    *mcx_cx_avp_reason_info, *mcx_avp_digest_realm, *mcx_avp_digest_qop,
+    *mcx_cx_avp_reason_info, *mcx_cx_avp_alternate_digest_algorithm,
+    *mcx_cx_avp_alternate_digest_ha1, *mcx_avp_digest_realm, *mcx_avp_digest_qop,
     *mcx_avp_digest_algorithm, *mcx_avp_digest_ha1;
 
 /*
