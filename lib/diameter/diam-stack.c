@@ -216,8 +216,13 @@ char *mcx_diam_render(const mcx_diam_config_t *cfg, const char *dir)
 
 /* ------------------------------------------------------------------------ */
 
+/* freeDiameter hands a custom logger every message: the threshold is ours. */
+static int fd_log_threshold = FD_LOG_ERROR;
+
 static void fd_log_bridge(int level, const char *fmt, va_list args)
 {
+    if (level < fd_log_threshold)
+        return;
     mcx_log_level_t l;
     if (level >= FD_LOG_ERROR)
         l = MCX_LOG_ERROR;
@@ -315,7 +320,8 @@ int mcx_diam_init(const mcx_diam_config_t *cfg)
     /* freeDiameter prints through our logger from here on. */
     static const int fd_levels[] = {FD_LOG_ERROR, FD_LOG_ERROR, FD_LOG_NOTICE, FD_LOG_NOTICE,
                                     FD_LOG_DEBUG};
-    fd_g_debug_lvl = fd_levels[cfg->log_level < 0 || cfg->log_level > 4 ? 1 : cfg->log_level];
+    fd_log_threshold = fd_levels[cfg->log_level < 0 || cfg->log_level > 4 ? 1 : cfg->log_level];
+    fd_g_debug_lvl = fd_log_threshold;
     rv = fd_log_handler_register(fd_log_bridge);
     if (rv) {
         MCX_ERR("diameter: cannot register the log handler: %s", strerror(rv));

@@ -22,7 +22,7 @@ static const mcx_conf_field_t store_fields[] = {
     {0},
 };
 
-#define O(f) offsetof(sipdb_config_t, sipdb.f)
+#define O(f) offsetof(sipdb_options_t, f)
 static const mcx_conf_field_t sipdb_fields[] = {
     {.key = "max_vectors", .type = MCX_CONF_UINT, .offset = O(max_vectors), .def = "5",
      .min = 1, .max = MCX_STORE_MAX_SQN_BATCH},

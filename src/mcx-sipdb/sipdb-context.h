@@ -16,19 +16,21 @@
 #define SIPDB_MAX_SERVER_NAMES 8
 
 typedef struct {
+    uint32_t max_vectors;  /* cap on SIP-Number-Auth-Items honoured */
+    uint32_t ind_bits;     /* TS 33.102 Annex C IND length */
+    uint32_t ind;          /* this instance's IND slot */
+    char digest_qop[32];   /* Digest-QoP sent with SIP Digest */
+    bool avoid_zero_res;   /* draw another RAND when RES has a 0x00 byte (SIPp 3.6.1) */
+    int log_level;
+    /* S-CSCF names offered in Server-Capabilities (UAA/LIA) for a first registration. */
+    unsigned n_server_names;
+    char server_names[SIPDB_MAX_SERVER_NAMES][MCX_STORE_ID_MAX];
+} sipdb_options_t;
+
+typedef struct {
     mcx_diam_config_t diameter;
     mcx_store_config_t store;
-    struct {
-        uint32_t max_vectors;  /* cap on SIP-Number-Auth-Items honoured */
-        uint32_t ind_bits;     /* TS 33.102 Annex C IND length */
-        uint32_t ind;          /* this instance's IND slot */
-        char digest_qop[32];   /* Digest-QoP sent with SIP Digest */
-        bool avoid_zero_res;   /* draw another RAND when RES has a 0x00 byte (SIPp 3.6.1) */
-        int log_level;
-        /* S-CSCF names offered in Server-Capabilities (UAA/LIA) for a first registration. */
-        unsigned n_server_names;
-        char server_names[SIPDB_MAX_SERVER_NAMES][MCX_STORE_ID_MAX];
-    } sipdb;
+    sipdb_options_t sipdb;
 } sipdb_config_t;
 
 typedef struct {
