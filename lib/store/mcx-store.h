@@ -103,6 +103,10 @@ int mcx_store_schema_latest(void);
  * duplicates; at least one of has_aka / has_digest; the default scheme has
  * credentials; HA1 strings are lower-case hex of the right length; iFC XML
  * is empty or well-formed. Returns 0 or -EINVAL with a reason in `err`.
+ * Fields of a scheme the record lacks (K, OPc, AMF, SQN without has_aka;
+ * realm and HA1 without has_digest) are not checked, and add/update store
+ * them empty. Non-empty iFC XML holds only <InitialFilterCriteria> elements
+ * (and comments) at its top level.
  */
 int mcx_store_subscriber_validate(const mcx_subscriber_t *sub, char *err, size_t errlen);
 
@@ -113,6 +117,9 @@ int mcx_store_subscriber_add(mcx_store_t *st, const mcx_subscriber_t *sub, char 
 /*
  * Replace the provisioned data of an existing subscriber (same IMPI).
  * Registration state and S-CSCF name of IMPUs that remain are kept.
+ * The stored SQN never goes down here: it becomes max(stored, sub->sqn), so a
+ * read-modify-write racing with mcx_store_sqn_reserve() cannot hand an SQN
+ * out twice. Lowering it is mcx_store_sqn_set()'s job.
  */
 int mcx_store_subscriber_update(mcx_store_t *st, const mcx_subscriber_t *sub, char *err,
                                 size_t errlen);
@@ -122,7 +129,10 @@ int mcx_store_subscriber_delete(mcx_store_t *st, const char *impi);
 /* Fill *out (caller-provided, large: allocate it) for `impi`. -ENOENT if absent. */
 int mcx_store_subscriber_get(mcx_store_t *st, const char *impi, mcx_subscriber_t *out);
 
-/* Find the IMPI that owns `impu`. -ENOENT if no subscriber has it. */
+/*
+ * Find the IMPI that owns `impu`. -ENOENT if no subscriber has it, -ERANGE if
+ * `impilen` cannot hold it.
+ */
 int mcx_store_impi_by_impu(mcx_store_t *st, const char *impu, char *impi, size_t impilen);
 
 /*
@@ -143,6 +153,13 @@ int mcx_store_subscriber_list(mcx_store_t *st, int (*cb)(void *arg, const char *
 int mcx_store_sqn_reserve(mcx_store_t *st, const char *impi, unsigned count,
                           unsigned ind_bits, unsigned ind, const uint64_t *resync_sqn_ms,
                           uint64_t *sqns);
+
+/*
+ * Set the stored SQN (last issued) of `impi` to `sqn` (<= 2^48 - 1), also
+ * downwards: an operator action, e.g. for a new USIM. -ENOENT, -ENODATA (no
+ * AKA credentials), -EINVAL.
+ */
+int mcx_store_sqn_set(mcx_store_t *st, const char *impi, uint64_t sqn);
 
 /*
  * Record registration state for `impu` of `impi` (or for all the
