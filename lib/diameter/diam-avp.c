@@ -108,6 +108,19 @@ const union avp_value *mcx_diam_value(struct avp *avp)
     return h->avp_value;
 }
 
+int mcx_diam_add_origin(struct msg *m)
+{
+    /* As fd_msg_add_origin(), which also works only once the stack has started. */
+    int rv = mcx_diam_add_os(m, mcx_diam_avp_origin_host,
+                             (const uint8_t *)fd_g_config->cnf_diamid,
+                             fd_g_config->cnf_diamid_len);
+    if (!rv)
+        rv = mcx_diam_add_os(m, mcx_diam_avp_origin_realm,
+                             (const uint8_t *)fd_g_config->cnf_diamrlm,
+                             fd_g_config->cnf_diamrlm_len);
+    return rv;
+}
+
 int mcx_diam_add_vsai(msg_or_avp *parent, uint32_t vendor, uint32_t auth_app)
 {
     struct avp *g = NULL;

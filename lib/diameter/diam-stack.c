@@ -407,6 +407,24 @@ out:
     return rv;
 }
 
+int mcx_diam_init_offline(const char *identity, const char *realm)
+{
+    fd_log_threshold = FD_LOG_FATAL;
+    int rv = fd_log_handler_register(fd_log_bridge);
+    if (!rv)
+        rv = fd_core_initialize();
+    if (rv)
+        return -rv;
+    /* What fd_core_parseconf would have set from Identity and Realm. */
+    fd_g_config->cnf_diamid = strdup(identity);
+    fd_g_config->cnf_diamrlm = strdup(realm);
+    if (!fd_g_config->cnf_diamid || !fd_g_config->cnf_diamrlm)
+        return -ENOMEM;
+    fd_g_config->cnf_diamid_len = strlen(identity);
+    fd_g_config->cnf_diamrlm_len = strlen(realm);
+    return resolve_base();
+}
+
 int mcx_diam_start(void)
 {
     int rv = fd_core_start();

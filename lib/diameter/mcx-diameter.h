@@ -92,6 +92,15 @@ char *mcx_diam_render(const mcx_diam_config_t *cfg, const char *dir);
  */
 int mcx_diam_init(const mcx_diam_config_t *cfg);
 
+/*
+ * Initialise only the dictionary side of freeDiameter (base protocol and the
+ * handles above) and the local identity used in Origin-Host/Origin-Realm,
+ * without configuration, peers or threads: for tools and fuzzers that parse
+ * or build messages offline. Do not combine with mcx_diam_init() in one
+ * process. `identity` and `realm` are copied. Returns 0 or -errno.
+ */
+int mcx_diam_init_offline(const char *identity, const char *realm);
+
 /* fd_core_start() and wait until it has started. Returns 0 or -errno. */
 int mcx_diam_start(void);
 
@@ -125,6 +134,9 @@ unsigned mcx_diam_count(msg_or_avp *parent, uint32_t code, uint32_t vendor);
  * freeDiameter did not decode it (unknown AVP).
  */
 const union avp_value *mcx_diam_value(struct avp *avp);
+
+/* Add Origin-Host and Origin-Realm with this node's identity and realm. */
+int mcx_diam_add_origin(struct msg *m);
 
 /* Add Vendor-Specific-Application-Id { Vendor-Id, Auth-Application-Id }. */
 int mcx_diam_add_vsai(msg_or_avp *parent, uint32_t vendor, uint32_t auth_app);

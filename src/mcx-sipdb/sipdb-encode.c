@@ -23,7 +23,7 @@ int sipdb_encode_outcome(struct msg *ans, const sipdb_outcome_t *o)
     if (!rv)
         rv = mcx_diam_add_i32(ans, mcx_diam_avp_auth_session_state, 1); /* NO_STATE_MAINTAINED */
     if (!rv)
-        rv = -fd_msg_add_origin(ans, 0);
+        rv = mcx_diam_add_origin(ans);
     bool ok = o->result_code == MCX_DIAM_SUCCESS || (o->exp_result && o->exp_result < 3000);
     if (!rv && !ok && o->why[0])
         rv = mcx_diam_add_str(ans, mcx_diam_avp_error_message, o->why);

@@ -174,6 +174,27 @@ static int fallback_cb(struct msg **msg, struct avp *avp, struct session *sess, 
     return 0;
 }
 
+int sipdb_fd_answer(sipdb_context_t *ctx, struct msg **msg)
+{
+    struct msg_hdr *h = NULL;
+    enum disp_action act = DISP_ACT_CONT;
+    int rv = fd_msg_hdr(*msg, &h);
+    if (rv)
+        return rv;
+    switch (h->msg_code) {
+    case MCX_CX_CMD_MAR:
+        return mar_cb(msg, NULL, NULL, ctx, &act);
+    case MCX_CX_CMD_SAR:
+        return sar_cb(msg, NULL, NULL, ctx, &act);
+    case MCX_CX_CMD_UAR:
+        return uar_cb(msg, NULL, NULL, ctx, &act);
+    case MCX_CX_CMD_LIR:
+        return lir_cb(msg, NULL, NULL, ctx, &act);
+    default:
+        return fallback_cb(msg, NULL, NULL, ctx, &act);
+    }
+}
+
 int sipdb_fd_init(sipdb_context_t *ctx)
 {
     int rv = mcx_diam_init(&ctx->cfg->diameter);
