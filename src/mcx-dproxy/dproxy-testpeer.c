@@ -32,6 +32,7 @@ static int server_cb(struct msg **msg, struct avp *avp, struct session *sess, vo
                      enum disp_action *act)
 {
     struct msg *ans = *msg;
+    MCX_NOTICE("request received");
     if (g_opt.delay_ms)
         usleep(g_opt.delay_ms * 1000u);
     int rv = fd_msg_new_answer_from_req(fd_g_config->cnf_dict, &ans, 0);
