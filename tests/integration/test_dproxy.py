@@ -237,6 +237,7 @@ def test_realm_not_served_3003(alpha):
     assert sum(s.received() for s in servers) == 0
     assert "3003 DIAMETER_REALM_NOT_SERVED for Destination-Realm nowhere.test" in \
         proxy.daemon.log_text()
+    assert proxy.daemon.stop() == 0  # clean shutdown on SIGTERM
 
 
 def test_loop_detected_3005(alpha):
