@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -96,7 +97,18 @@ typedef struct {
     pthread_mutex_t lock;
     sqlite3_stmt *stmt[S_COUNT];
     char path[sizeof(((mcx_store_config_t *)0)->path)];
+
+    /* WAL checkpoints run on their own thread and connection, so the
+     * fsync they involve never holds up a request (see checkpointer()). */
+    bool ckpt_running;
+    bool ckpt_stop;
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    unsigned busy_ms;
 } sq_t;
+
+#define CHECKPOINT_INTERVAL_MS 250
 
 /* ------------------------------------------------------------------------ */
 /* Statement helpers (all called with s->lock held)                         */
@@ -759,16 +771,88 @@ static int create_private(const char *path, char *err, size_t errlen)
     return -e;
 }
 
+/*
+ * Copy the WAL back into the database file every CHECKPOINT_INTERVAL_MS.
+ * PASSIVE never waits for readers or writers, so requests are not delayed;
+ * SQLite's own automatic checkpoint (which would run inside a request's
+ * commit, under s->lock) is switched off on the serving connection.
+ */
+static void *checkpointer(void *arg)
+{
+    sq_t *s = arg;
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+    if (sqlite3_open_v2(s->path, &db, flags, NULL) != SQLITE_OK) {
+        MCX_ERR("store %s: checkpoint connection: %s", s->path,
+                db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, (int)s->busy_ms);
+    bool reported = false;
+    pthread_mutex_lock(&s->ckpt_lock);
+    while (!s->ckpt_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += CHECKPOINT_INTERVAL_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &until);
+        if (s->ckpt_stop)
+            break;
+        pthread_mutex_unlock(&s->ckpt_lock);
+        int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY && !reported) {
+            MCX_ERR("store %s: checkpoint: %s", s->path, sqlite3_errmsg(db));
+            reported = true; /* once: the next success is silent, so is a repeat */
+        } else if (rc == SQLITE_OK) {
+            reported = false;
+        }
+        pthread_mutex_lock(&s->ckpt_lock);
+    }
+    pthread_mutex_unlock(&s->ckpt_lock);
+    /* A last full pass so a clean shutdown leaves a short WAL. */
+    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static int checkpointer_start(sq_t *s, char *err, size_t errlen)
+{
+    if (strcmp(s->path, ":memory:") == 0)
+        return 0;
+    int rv = exec(s, "PRAGMA wal_autocheckpoint = 0", err, errlen);
+    if (rv)
+        return rv;
+    rv = pthread_create(&s->ckpt_thread, NULL, checkpointer, s);
+    if (rv) {
+        mcx_store_errf(err, errlen, "%s: cannot start the checkpoint thread: %s", s->path,
+                       strerror(rv));
+        return -rv;
+    }
+    s->ckpt_running = true;
+    return 0;
+}
+
 static void sq_close(void *be)
 {
     sq_t *s = be;
     if (!s)
         return;
+    if (s->ckpt_running) {
+        pthread_mutex_lock(&s->ckpt_lock);
+        s->ckpt_stop = true;
+        pthread_cond_signal(&s->ckpt_cond);
+        pthread_mutex_unlock(&s->ckpt_lock);
+        pthread_join(s->ckpt_thread, NULL);
+    }
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
         MCX_ERR("store %s: close: %s", s->path, sqlite3_errmsg(s->db));
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->ckpt_lock);
+    pthread_cond_destroy(&s->ckpt_cond);
     free(s);
 }
 
@@ -819,7 +903,10 @@ static int sq_open(const mcx_store_config_t *cfg, void **be, char *err, size_t e
         return -ENOMEM;
     }
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->ckpt_lock, NULL);
+    pthread_cond_init(&s->ckpt_cond, NULL);
     mcx_strlcpy(s->path, cfg->path, sizeof(s->path));
+    s->busy_ms = cfg->busy_timeout_ms ? cfg->busy_timeout_ms : DEFAULT_BUSY_TIMEOUT_MS;
 
     int rv = create_private(cfg->path, err, errlen);
     if (rv) {
@@ -844,6 +931,8 @@ static int sq_open(const mcx_store_config_t *cfg, void **be, char *err, size_t e
             rv = -EIO;
         }
     }
+    if (rv == 0)
+        rv = checkpointer_start(s, err, errlen);
     if (rv) {
         sq_close(s);
         return rv;
