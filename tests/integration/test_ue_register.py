@@ -537,3 +537,145 @@ def test_usage_exit_2():
     assert p.returncode == 2 and b"Usage" in p.stderr
     p = subprocess.run([str(binary("mcx-ue")), "--help"], stdout=subprocess.PIPE, timeout=10)
     assert p.returncode == 0 and b"--sqn-ahead" in p.stdout
+
+
+# ----------------------------------------------------------------------------
+# Part 2: against the real SIP core (Kamailio S-CSCF -> mcx-dproxy -> mcx-sipdb)
+
+import test_scscf_sipp as scscf  # noqa: E402  (SipCore, Kamailio templates, helpers)
+
+K_IMPI, K_IMPU = scscf.ALICE, scscf.ALICE_IMPU   # alice@alpha.test
+K_PW = scscf.ALICE_PW
+
+
+@pytest.fixture
+def kcore(procs, tmp_path, sipdb_factory, mcxctl_factory):
+    scscf.kamailio_binary()
+    c = scscf.SipCore(procs, tmp_path, sipdb_factory, mcxctl_factory)
+    yield c
+    if c.kamailio is not None and c.kamailio.alive():
+        rc = c.kamailio.stop()
+        assert rc in (0, -15), c.kamailio.log_text()[-3000:]
+
+
+def kue(ue_factory, core, name="kue", aka=True, **isim):
+    """An mcx-ue for alice with the keys the SIP database was given."""
+    base = {"impi": K_IMPI, "impu": K_IMPU}
+    if aka:
+        base.update(k=scscf.AKA_K, op=scscf.AKA_OP, password=None)
+    else:
+        base.update(k=None, op=None, sqn_file=None, password=K_PW)
+    base.update(isim)
+    return ue_factory(core.sip_port, name, **base)
+
+
+def sar_names(core, n):
+    return [t for t, _, _ in scscf.wait_sars(core, n)]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_kamailio_aka_register_and_deregister(kcore, ue_factory, transport):
+    kcore.add_aka(K_IMPI, [K_IMPU])
+    kcore.start()
+    ue = kue(ue_factory, kcore)
+    r = ue.run("--once", transport=transport)
+    assert r.rc == 0, r
+    assert re.search(r"^<-- 401 ", r.out, re.M) and "algorithm=AKAv1-MD5" in r.out, r
+    assert re.search(r"^REGISTERED %s expires \d+ s$" % re.escape(K_IMPU), r.out, re.M), r
+    assert "Service-Route: <sip:orig@%s" % scscf.SCSCF_HOST in r.out, r
+    assert "P-Associated-URI: <%s>" % K_IMPU in r.out, r
+    assert "DEREGISTERED" in r.out, r
+    assert sar_names(kcore, 2) == ["REGISTRATION", "USER_DEREGISTRATION"]
+    state, st = scscf.registered(kcore, K_IMPI, K_IMPU)
+    assert state == "not registered", st["raw"]
+    # Every SQN the network used was accepted and is in the UE's state file.
+    assert max(ue.seq_ms().values()) == st["sqn"] >> IND_BITS, (ue.seq_ms(), st["raw"])
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_kamailio_digest_register_and_deregister(kcore, ue_factory, transport):
+    kcore.add_digest(K_IMPI, K_IMPU, K_PW)
+    kcore.start()
+    ue = kue(ue_factory, kcore, aka=False)
+    r = ue.run("--once", transport=transport)
+    assert r.rc == 0, r
+    assert "Digest MD5 with the configured password" in r.out, r
+    assert sar_names(kcore, 2) == ["REGISTRATION", "USER_DEREGISTRATION"]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_kamailio_resync(kcore, ue_factory, transport):
+    kcore.add_aka(K_IMPI, [K_IMPU])
+    kcore.start()
+    ue = kue(ue_factory, kcore)
+    assert ue.run("--check", "--sqn-ahead", "5000").rc == 0
+    sqn_ms = 5000 << IND_BITS
+    r = ue.run("--once", transport=transport)
+    print(r.out)  # the ladder, for -s / -rP
+    assert r.rc == 0, r
+    assert "answering with auts (SQN_MS %d)" % sqn_ms in r.out, r
+    # The S-CSCF sent MAR with RAND||AUTS, mcx-sipdb set SQN_HE := SQN_MS and
+    # the next challenges came from there.
+    st = kcore.show(K_IMPI)
+    assert sqn_ms < st["sqn"] <= sqn_ms + 8 * (1 << IND_BITS), st["raw"]
+    assert max(ue.seq_ms().values()) == st["sqn"] >> IND_BITS
+    assert sar_names(kcore, 2) == ["REGISTRATION", "USER_DEREGISTRATION"]
+
+
+@pytest.mark.parametrize("scheme", ["aka", "digest"])
+def test_kamailio_reregistration_then_sigterm(kcore, ue_factory, scheme):
+    if scheme == "aka":
+        kcore.add_aka(K_IMPI, [K_IMPU])
+    else:
+        kcore.add_digest(K_IMPI, K_IMPU, K_PW)
+    kcore.start()
+    ue = kue(ue_factory, kcore, aka=scheme == "aka").start(expires=4)
+    ue.wait_for(r"^REGISTERED ")
+    granted = int(re.search(r"^REGISTERED \S+ expires (\d+) s", ue.output(), re.M).group(1))
+    ue.wait_for(r"^REREGISTERED ", timeout=granted + 10)
+    state, st = scscf.registered(kcore, K_IMPI, K_IMPU)
+    assert state.startswith("registered"), st["raw"]
+    assert ue.stop(signal.SIGTERM) == 0, ue.output() + ue.errf.read_text()
+    assert "DEREGISTERED" in ue.output()
+    assert sar_names(kcore, 3) == ["REGISTRATION", "RE_REGISTRATION", "USER_DEREGISTRATION"]
+    state, st = scscf.registered(kcore, K_IMPI, K_IMPU)
+    assert state == "not registered", st["raw"]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_kamailio_wrong_password_403(kcore, ue_factory, transport):
+    kcore.add_digest(K_IMPI, K_IMPU, K_PW)
+    kcore.start()
+    ue = kue(ue_factory, kcore, aka=False, password="not-" + K_PW)
+    r = ue.run("--once", transport=transport)
+    assert r.rc == 1, r
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mcx-ue: registration refused: 403 "), r
+    assert kcore.sar_types() == []
+
+
+@pytest.mark.parametrize("aka", [True, False], ids=["aka", "digest"])
+def test_kamailio_unknown_user_403(kcore, ue_factory, aka):
+    kcore.add_digest(K_IMPI, K_IMPU, K_PW)
+    kcore.start()
+    ue = kue(ue_factory, kcore, aka=aka, impi="mallory@alpha.test",
+             impu="sip:mallory@alpha.test")
+    r = ue.run("--once")
+    assert r.rc == 1, r
+    assert "403" in r.err and len(r.err.strip().splitlines()) == 1, r
+    assert "<-- 401" not in r.out  # refused at the MAR, never challenged
+
+
+def test_kamailio_mac_failure_403(kcore, ue_factory):
+    kcore.add_aka(K_IMPI, [K_IMPU])
+    kcore.start()
+    ue = kue(ue_factory, kcore, k=OTHER_K)
+    r = ue.run("--once")
+    assert r.rc == 1, r
+    assert "MAC-A WRONG" in r.out, r
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mcx-ue: registration refused: 403 "), r
+    assert lines[0].endswith("(after the UE found MAC-A wrong)"), r
+    assert kcore.sar_types() == []
+    state, st = scscf.registered(kcore, K_IMPI, K_IMPU)
+    assert not state.startswith("registered"), st["raw"]
