@@ -455,6 +455,8 @@ def test_aka_registration(core, tmp_path):
     # RFC 3310: nonce = base64(RAND || AUTN), 32 octets -> 44 characters.
     assert "algorithm=AKAv1-MD5" in www, www
     assert re.search(r'nonce="[A-Za-z0-9+/]{43}="', www), www
+    # CK and IK ride along for a P-CSCF (which must strip them); none here.
+    assert re.search(r'ck="[0-9a-f]{32}", ik="[0-9a-f]{32}"', www), www
     code, h = r.final()
     pau = header(h, "P-Associated-URI")
     assert BOB_IMPU in pau and BOB_TEL in pau, h
@@ -536,3 +538,110 @@ def test_unknown_user_403(core, tmp_path, alg):
     # MAA Experimental-Result 5001 DIAMETER_ERROR_USER_UNKNOWN -> 403, no challenge.
     assert [c for c, _ in r.responses()] == [403], r.text()
     assert core.sar_types() == []
+
+
+IFC_REGISTER = """<InitialFilterCriteria>
+  <Priority>0</Priority>
+  <TriggerPoint>
+    <ConditionTypeCNF>0</ConditionTypeCNF>
+    <SPT><ConditionNegated>0</ConditionNegated><Group>0</Group><Method>REGISTER</Method></SPT>
+  </TriggerPoint>
+  <ApplicationServer>
+    <ServerName>sip:127.0.0.1:%d</ServerName>
+    <DefaultHandling>0</DefaultHandling>
+  </ApplicationServer>
+</InitialFilterCriteria>
+"""
+
+
+class As:
+    """SIPp as an application server (UAS) on its own UDP port."""
+
+    def __init__(self, procs, tmp_path, scenario="as-register.xml", name="as"):
+        self.port = free_sip_port()
+        self.trace = tmp_path / (name + ".msg")
+        self.log = tmp_path / (name + ".log")
+        self.daemon = procs.add(Daemon(name, [
+            sipp_binary(), "-sf", SIPP_DIR / scenario, "-m", "1", "-i", "127.0.0.1",
+            "-p", self.port, "-t", "u1", "-nostdin", "-timeout", "20s", "-timeout_error",
+            "-trace_msg", "-message_file", self.trace], self.log))
+
+    def start(self):
+        self.daemon.start()
+        # Ready once SIPp holds the port: our own bind then fails.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                s.bind(("127.0.0.1", self.port))
+            except OSError:
+                return self
+            finally:
+                s.close()
+            assert self.daemon.alive(), self.daemon.log_text()
+            time.sleep(0.02)
+        raise AssertionError("SIPp AS did not bind %d" % self.port)
+
+    def wait(self, timeout=15):
+        self.daemon.proc.wait(timeout)
+        return self.daemon.proc.returncode
+
+    def run(self):
+        return SippRun(self.daemon.proc.returncode, self.trace, self.log)
+
+
+def test_third_party_register_to_application_server(core, procs, tmp_path):
+    app = As(procs, tmp_path)
+    core.add_digest(ALICE, ALICE_IMPU, ALICE_PW, ifc=IFC_REGISTER % app.port)
+    core.start()
+    app.start()
+    ue = Ue(core, tmp_path, ALICE)
+    r = ue.register(ue.auth_digest(ALICE_PW), algorithm="MD5")
+    assert r.rc == 0 and r.final()[0] == 200, r.text()
+    # The iFC from User-Data matched the REGISTER: the S-CSCF sent its own
+    # REGISTER for the user to the AS (TS 24.229 5.4.1.7), and the AS took it.
+    assert app.wait() == 0, app.run().text()
+    msgs = [m for m in app.run().messages() if m[0] == "received"]
+    assert msgs, app.run().text()
+    first, h = msgs[0][1], msgs[0][2]
+    assert first == "REGISTER sip:127.0.0.1:%d SIP/2.0" % app.port, first
+    assert ALICE_IMPU in header(h, "To"), h
+    assert SCSCF_HOST in header(h, "From") and SCSCF_HOST in header(h, "Contact"), h
+    assert int(header(h, "Expires")) > 0, h
+
+
+def test_cx_on_the_wire(core, tmp_path, capture):
+    """The Cx the S-CSCF sends, as tshark decodes it on the S-CSCF <-> proxy
+    link: MAR schemes chosen from the UE's algorithm, SAR types per step."""
+    core.add_aka(BOB, [BOB_IMPU])
+    core.add_digest(ALICE, ALICE_IMPU, ALICE_PW)
+    core.start()
+    cap = capture([core.cdp_port, core.sipdb.port], name="cx")
+    bob, alice = Ue(core, tmp_path, BOB), Ue(core, tmp_path, ALICE)
+    assert bob.register(bob.auth_aka(), algorithm="AKAv1-MD5").rc == 0
+    assert alice.register(alice.auth_digest(ALICE_PW), algorithm="MD5").rc == 0
+    assert alice.register(alice.auth_digest(ALICE_PW), expires=0, algorithm="MD5").rc == 0
+    cap.stop()
+    assert cap.problems() == []
+    rows = cap.fields("diameter.cmd.code", "diameter.flags.request",
+                      "diameter.3GPP-SIP-Authentication-Scheme",
+                      "diameter.SIP-Authentication-Scheme", "diameter.Server-Assignment-Type",
+                      "diameter.User-Name", "diameter.endtoendid",
+                      display_filter="diameter.applicationId == 16777216 && tcp.srcport == %d"
+                      % core.cdp_port)
+    # A segment seen twice on lo (a TCP retransmission) decodes twice: keep
+    # each request once, by End-to-End Identifier.
+    seen, reqs = set(), []
+    for r in rows:
+        if r[1] in ("1", "True") and r[6] not in seen:
+            seen.add(r[6])
+            reqs.append((int(r[0]), r[2] or r[3], r[4], r[5]))
+    mars = [(scheme, user) for code, scheme, _, user in reqs if code == 303]
+    sars = [(int(sat), user) for code, _, sat, user in reqs if code == 301]
+    # Kamailio may answer a REGISTER with a 401 before it has filed the vector
+    # and then challenge the quick answer again: one MAR more for that step.
+    assert {s for s, u in mars if u == BOB} == {"Digest-AKAv1-MD5"}, mars
+    assert {s for s, u in mars if u == ALICE} == {"SIP Digest"}, mars
+    assert mars[0][1] == BOB and len([u for _, u in mars if u == ALICE]) >= 2, mars
+    # 1 REGISTRATION, 5 USER_DEREGISTRATION (TS 29.229 6.3.15)
+    assert sars == [(1, BOB), (1, ALICE), (5, ALICE)]
