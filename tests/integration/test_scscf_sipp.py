@@ -15,6 +15,7 @@ Skipped when Kamailio or SIPp is not installed.
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -294,10 +295,35 @@ def core(procs, tmp_path, sipdb_factory, mcxctl_factory):
     sipp_binary()
     c = SipCore(procs, tmp_path, sipdb_factory, mcxctl_factory)
     yield c
+    clean = True
     if c.kamailio is not None and c.kamailio.alive():
         # Stopped by our pid: SIGTERM must end every Kamailio process cleanly.
-        rc = c.kamailio.stop()
-        assert rc in (0, -15), c.kamailio.log_text()[-3000:]
+        clean = c.kamailio.stop() in (0, -15)
+    if c.kamailio is not None:
+        # A Kamailio that failed half-way through start-up can leave children
+        # behind; they are ours if they run this test's own config file.
+        for pid in kamailio_leftovers(c.cfg):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    assert clean, c.kamailio.log_text()[-3000:]
+
+
+def kamailio_leftovers(cfg):
+    """Pids of live processes whose command line names this config file."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            argv = (d / "cmdline").read_bytes().split(b"\0")
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        if str(cfg).encode() in argv and ") Z" not in stat:
+            out.append(int(d.name))
+    return out
 
 
 # ----------------------------------------------------------------------------
