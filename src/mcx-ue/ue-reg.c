@@ -425,8 +425,8 @@ static void handle_ok(ue_reg_t *r, const struct sip_msg *msg)
     }
     r->granted = (uint32_t)granted;
     uint32_t refresh = r->granted / 2 ? r->granted / 2 : 1;
-    say(r, "%s %s expires %u s%s", r->refreshing ? "REREGISTERED" : "REGISTERED", r->cfg->isim.impu,
-        r->granted, r->once ? "" : "");
+    say(r, "%s %s expires %u s", r->refreshing ? "REREGISTERED" : "REGISTERED", r->cfg->isim.impu,
+        r->granted);
     r->state = ST_REGISTERED;
     r->refreshing = false;
     if (r->once) {
