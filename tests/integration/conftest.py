@@ -297,7 +297,7 @@ class CxTool:
         lines = "".join(json.dumps(r) + "\n" if not isinstance(r, str) else r + "\n"
                         for r in requests)
         with open(self.log, "ab") as logf:
-            p = subprocess.run([str(binary("mcx-cxtool")), "-c", str(self.config)] +
+            p = subprocess.run([str(binary("mcx-cxtool")), "-v", "-c", str(self.config)] +
                                [str(a) for a in args], input=lines.encode(),
                                stdout=subprocess.PIPE, stderr=logf, timeout=timeout)
         return p.returncode, p.stdout.decode()
