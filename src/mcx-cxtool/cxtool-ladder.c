@@ -45,7 +45,8 @@ static void show(FILE *fp, json_t *avps, uint32_t code, uint32_t vendor, const c
         if (json_integer_value(json_object_get(a, "code")) == code &&
             json_integer_value(json_object_get(a, "vendor")) == vendor) {
             value_text(a, buf, sizeof(buf));
-            fprintf(fp, " %s=%s", label, buf);
+            /* Quote text with blanks so the line stays unambiguous. */
+            fprintf(fp, strpbrk(buf, " \t") ? " %s=\"%s\"" : " %s=%s", label, buf);
         }
     }
 }
@@ -168,7 +169,7 @@ static void ladder_item(FILE *fp, json_t *item)
     json_t *scheme = find(ia, MCX_CX_AVP_SIP_AUTHENTICATION_SCHEME, MCX_3GPP_VENDOR_ID);
     const char *sname = scheme ? json_string_value(json_object_get(scheme, "value")) : NULL;
     if (sname && strcmp(sname, MCX_CX_SCHEME_AKAV1))
-        fprintf(fp, " %s", sname);
+        fprintf(fp, " \"%s\"", sname);
     json_t *auth = find(ia, MCX_CX_AVP_SIP_AUTHENTICATE, MCX_3GPP_VENDOR_ID);
     show_hex(fp, auth, "RAND", 0, 16, false);
     show_hex(fp, auth, "AUTN", 16, 16, false);
@@ -226,6 +227,10 @@ void cxtool_ladder_answer(FILE *fp, const char *self, json_t *dump)
     }
     show(fp, avps, MCX_AVP_USER_NAME, 0, "User-Name");
     show(fp, avps, MCX_CX_AVP_SERVER_NAME, MCX_3GPP_VENDOR_ID, "Server-Name");
+    json_t *caps = find(avps, MCX_CX_AVP_SERVER_CAPABILITIES, MCX_3GPP_VENDOR_ID);
+    if (caps)
+        show(fp, json_object_get(caps, "avps"), MCX_CX_AVP_SERVER_NAME, MCX_3GPP_VENDOR_ID,
+             "capability");
     json_t *ud = find(avps, MCX_CX_AVP_USER_DATA, MCX_3GPP_VENDOR_ID);
     if (ud) {
         const char *hex = json_string_value(json_object_get(ud, "hex"));

@@ -190,12 +190,26 @@ static unsigned wait_peers(const cxtool_config_t *cfg)
  * the run earned rather than abort.
  */
 static volatile sig_atomic_t final_status;
+static volatile sig_atomic_t sanitizer_died;
+
+/* Present only in sanitizer builds: an error they report must not be masked. */
+extern void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
+
+static void on_sanitizer_death(void)
+{
+    sanitizer_died = 1;
+}
 
 static void abort_in_shutdown(int sig)
 {
     static const char msg[] =
         "mcx-cxtool: freeDiameter aborted during shutdown (a known 1.2.1 race); "
         "all output was already written\n";
+    if (sanitizer_died) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     ssize_t n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
     (void)n;
     _exit(final_status);
@@ -450,6 +464,8 @@ int main(int argc, char **argv)
     free(line);
     fflush(stdout);
     final_status = status;
+    if (__sanitizer_set_death_callback)
+        __sanitizer_set_death_callback(on_sanitizer_death);
     signal(SIGABRT, abort_in_shutdown);
     fd_rt_out_unregister(rt, NULL);
     mcx_diam_final();
