@@ -344,6 +344,10 @@ static int add_listen_address(const char *addr)
     return 0;
 }
 
+/* Identities of the configured peers, kept for mcx_diam_start(). */
+static char (*peer_ids)[MCX_DIAM_NAME_MAX];
+static unsigned n_peer_ids;
+
 int mcx_diam_init(const mcx_diam_config_t *cfg)
 {
     char err[256];
@@ -428,6 +432,14 @@ int mcx_diam_init(const mcx_diam_config_t *cfg)
     rv = add_listen_address(cfg->listen);
     if (!rv)
         rv = resolve_base();
+    if (!rv && cfg->n_peers) {
+        peer_ids = calloc(cfg->n_peers, sizeof(*peer_ids));
+        if (!peer_ids)
+            rv = -ENOMEM;
+        for (unsigned i = 0; !rv && i < cfg->n_peers; i++)
+            mcx_strlcpy(peer_ids[i], cfg->peers[i].identity, sizeof(peer_ids[i]));
+        n_peer_ids = rv ? 0 : cfg->n_peers;
+    }
 
 out:
     for (unsigned i = 0; full && i <= full->n_ext; i++) {
@@ -475,8 +487,27 @@ static void quiet_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr 
 {
 }
 
+/*
+ * freeDiameter 1.2.1 connects to a configured peer at once only if that
+ * peer's state machine thread got going before fd_core_start(); otherwise
+ * it first waits a random 0-4 s (p_psm.c). The thread leaves STATE_NEW
+ * right after that check, so give it up to a second to do so.
+ */
+static void wait_peer_threads(void)
+{
+    uint64_t deadline = mcx_now_us() + 1000000;
+    for (unsigned i = 0; i < n_peer_ids; i++) {
+        struct peer_hdr *ph = NULL;
+        if (fd_peer_getbyid((DiamId_t)peer_ids[i], strlen(peer_ids[i]), 0, &ph) || !ph)
+            continue;
+        while (fd_peer_get_state(ph) == STATE_NEW && mcx_now_us() < deadline)
+            usleep(1000);
+    }
+}
+
 int mcx_diam_start(void)
 {
+    wait_peer_threads();
     static struct fd_hook_hdl *quiet;
     if (!quiet && fd_log_threshold > FD_LOG_DEBUG) {
         int hr = fd_hook_register(HOOK_MASK(HOOK_MESSAGE_RECEIVED, HOOK_MESSAGE_LOCAL,
@@ -504,4 +535,7 @@ void mcx_diam_final(void)
 {
     fd_core_shutdown();
     fd_core_wait_shutdown_complete();
+    free(peer_ids);
+    peer_ids = NULL;
+    n_peer_ids = 0;
 }

@@ -139,25 +139,6 @@ static int rt_out_cb(void *cbdata, struct msg **pmsg, struct fd_list *candidates
     return 0;
 }
 
-/*
- * freeDiameter 1.2.1 gives a configured peer an immediate first connection
- * only if the peer's state machine thread starts before fd_core_start();
- * otherwise it waits a random 0-4 s (p_psm.c, "created_started"). The
- * thread leaves STATE_NEW right after that check, so wait for that.
- */
-static void wait_psm_threads(const cxtool_config_t *cfg)
-{
-    uint64_t deadline = mcx_now_us() + 1000000;
-    for (unsigned i = 0; i < cfg->diam.n_peers; i++) {
-        const mcx_diam_peer_t *p = &cfg->diam.peers[i];
-        struct peer_hdr *ph = NULL;
-        if (fd_peer_getbyid((DiamId_t)p->identity, strlen(p->identity), 0, &ph) || !ph)
-            continue;
-        while (fd_peer_get_state(ph) == STATE_NEW && mcx_now_us() < deadline)
-            usleep(1000);
-    }
-}
-
 static bool peer_open(const mcx_diam_peer_t *p)
 {
     struct peer_hdr *ph = NULL;
@@ -416,7 +397,6 @@ int main(int argc, char **argv)
         MCX_ERR("cannot register the Cx application: %s", strerror(rv));
         return 1;
     }
-    wait_psm_threads(&cfg);
     if (mcx_diam_start())
         return 1;
 
