@@ -164,38 +164,6 @@ static unsigned wait_peers(const cxtool_config_t *cfg)
     }
 }
 
-/*
- * freeDiameter 1.2.1's shutdown sometimes trips its own assertion
- * (fifo.c fd_fifo_del "++loops < 20") when a queue still has a waiting
- * thread. By then every answer is printed: report and exit with the status
- * the run earned rather than abort.
- */
-static volatile sig_atomic_t final_status;
-static volatile sig_atomic_t sanitizer_died;
-
-/* Present only in sanitizer builds: an error they report must not be masked. */
-extern void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
-
-static void on_sanitizer_death(void)
-{
-    sanitizer_died = 1;
-}
-
-static void abort_in_shutdown(int sig)
-{
-    static const char msg[] =
-        "mcx-cxtool: freeDiameter aborted during shutdown (a known 1.2.1 race); "
-        "all output was already written\n";
-    if (sanitizer_died) {
-        signal(sig, SIG_DFL);
-        raise(sig);
-        return;
-    }
-    ssize_t n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-    (void)n;
-    _exit(final_status);
-}
-
 static void print_json(json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
@@ -408,7 +376,7 @@ int main(int argc, char **argv)
         MCX_ERR("no Diameter peer became open within %u ms (peers: %s%s); giving up",
                 cfg.cx.connect_timeout_ms, cfg.diam.peers[0].identity,
                 cfg.diam.n_peers > 1 ? ", ..." : "");
-        mcx_diam_final();
+        mcx_diam_final_status(1);
         return 1;
     }
     if (open < cfg.diam.n_peers)
@@ -443,11 +411,8 @@ int main(int argc, char **argv)
     }
     free(line);
     fflush(stdout);
-    final_status = status;
-    if (__sanitizer_set_death_callback)
-        __sanitizer_set_death_callback(on_sanitizer_death);
-    signal(SIGABRT, abort_in_shutdown);
     fd_rt_out_unregister(rt, NULL);
-    mcx_diam_final();
+    /* Every answer is printed: a freeDiameter abort in shutdown keeps this status. */
+    mcx_diam_final_status(status);
     return status;
 }
