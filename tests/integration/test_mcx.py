@@ -1,0 +1,252 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""mcx, the orchestration program: `mcx up` a topology in tmp_path, `mcx
+status`, a real UE (mcx-ue) registering against what came up, `mcx down`
+stopping exactly the recorded processes; topology errors; `mcx demo`.
+
+Each test uses its own run directory under tmp_path and free ports (the
+topology leaves them at 0, so mcx picks them). A test that brought a system
+up always runs `mcx down` for it, and kills by pid whatever survived.
+Skipped when Kamailio is not installed.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import conftest
+from conftest import binary, to_yaml
+
+conftest.BINARIES.setdefault("mcx", "src/mcx/mcx")
+conftest.BINARIES.setdefault("mcx-ue", "src/mcx-ue/mcx-ue")
+
+REALM = "alpha.test"
+AKA_K = "0123456789abcdef0123456789abcdef"
+AKA_OP = "fedcba9876543210fedcba9876543210"
+
+
+def need_kamailio():
+    if not (shutil.which("kamailio") or os.path.exists("/usr/sbin/kamailio")):
+        pytest.skip("kamailio not installed (Debian: kamailio kamailio-ims-modules "
+                    "kamailio-presence-modules)")
+
+
+def mcx(*args, timeout=120, cwd=None):
+    p = subprocess.run([str(binary("mcx"))] + [str(a) for a in args], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout, cwd=cwd)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def topology(sipdbs=1, **system):
+    s = {"name": "alpha", "realm": REALM, "sipdb": {"count": sipdbs},
+         "subscribers": [
+             {"impi": "alice@alpha.test", "impus": ["sip:alice@alpha.test"],
+              "k": AKA_K, "op": AKA_OP, "scheme": "aka"},
+             {"impi": "bob@alpha.test", "impus": ["sip:bob@alpha.test"],
+              "password": "bob-secret", "scheme": "digest"}]}
+    s.update(system)
+    return {"systems": [s]}
+
+
+def read_state(run_dir):
+    """mcx.state rows as dicts (the columns its header names)."""
+    rows = []
+    for line in (Path(run_dir) / "mcx.state").read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        f = line.split("\t")
+        rows.append({"system": f[0], "name": f[1], "identity": f[2], "pid": int(f[3]),
+                     "group": f[5] == "1", "probe": f[6], "port": int(f[7]), "log": f[9]})
+    return rows
+
+
+def gone(pid):
+    """No such process, or only a zombie left for its (new) parent to reap."""
+    try:
+        stat = Path("/proc/%d/stat" % pid).read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2] == "Z"
+
+
+def group_alive(pgid):
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(int(d.name))
+    return out
+
+
+@pytest.fixture
+def upped(tmp_path):
+    """mcx up(topology) -> (run_dir, rc, out, err); always brought down at teardown."""
+    need_kamailio()
+    runs = []
+
+    def up(topo, name="topo.yaml"):
+        path = tmp_path / name
+        path.write_text(to_yaml(topo) + "\n")
+        run_dir = tmp_path / ("run-" + name.split(".")[0])
+        runs.append(run_dir)
+        rc, out, err = mcx("up", path, "--run-dir", run_dir)
+        return run_dir, rc, out, err
+    yield up
+    for run_dir in runs:
+        rows = read_state(run_dir) if (run_dir / "mcx.state").exists() else []
+        if rows:
+            mcx("down", "--run-dir", run_dir)
+        for r in rows:  # whatever survived a failed test: by pid, by our own group
+            for pid in ([r["pid"]] + (group_alive(r["pid"]) if r["group"] else [])):
+                if not gone(pid):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+
+
+def ue_config(tmp_path, port, name, **isim):
+    conf = {"isim": dict(isim), "sip": {"proxy": "127.0.0.1", "port": port, "expires": 600,
+                                        "timeout_seconds": 10}}
+    p = tmp_path / ("%s.yaml" % name)
+    p.write_text(to_yaml(conf) + "\n")
+    return p
+
+
+def run_ue(cfg, *args):
+    p = subprocess.run([str(binary("mcx-ue")), "-c", str(cfg)] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def test_up_status_register_down(upped, tmp_path):
+    run_dir, rc, out, err = upped(topology(sipdbs=2))
+    assert rc == 0, out + err
+    rows = read_state(run_dir)
+    assert [r["name"] for r in rows] == ["mcx-sipdb", "mcx-sipdb", "kamailio", "mcx-dproxy"]
+    assert [r["identity"] for r in rows] == ["sipdb1.alpha.test", "sipdb2.alpha.test",
+                                             "scscf.alpha.test", "dproxy.alpha.test"]
+    # The table printed by up names every process with its pid and port.
+    for r in rows:
+        assert re.search(r"%s\s+%s\s+%d\s+alive\s+127\.0\.0\.1:%d .*ok" %
+                         (r["name"], re.escape(r["identity"]), r["pid"], r["port"]), out), out
+    # Generated files and logs live in the run directory.
+    sysdir = run_dir / "alpha"
+    for f in ("sipdb1.yaml", "sipdb2.yaml", "dproxy.yaml", "scscf.cfg", "scscf-cdp.xml",
+              "sipdb.sqlite", "sipdb1.log", "dproxy.log", "scscf.log"):
+        assert (sysdir / f).exists(), f
+    # Each daemon runs in a session of its own.
+    for r in rows:
+        assert os.getsid(r["pid"]) == r["pid"], r
+
+    rc, st_out, st_err = mcx("status", "--run-dir", run_dir)
+    assert rc == 0, st_out + st_err
+    lines = [line for line in st_out.splitlines()[1:] if line.strip()]
+    assert len(lines) == 4 and all(" alive " in line and " ok " in line for line in lines), st_out
+    assert "OPTIONS 200" in st_out
+
+    sip_port = [r for r in rows if r["name"] == "kamailio"][0]["port"]
+    ue = ue_config(tmp_path, sip_port, "alice", impi="alice@alpha.test",
+                   impu="sip:alice@alpha.test", k=AKA_K, op=AKA_OP,
+                   sqn_file=str(tmp_path / "alice.sqn"))
+    rc, uout, uerr = run_ue(ue, "--once")
+    assert rc == 0, uout + uerr
+    assert re.search(r"^REGISTERED sip:alice@alpha\.test", uout, re.M), uout
+    ue = ue_config(tmp_path, sip_port, "bob", impi="bob@alpha.test",
+                   impu="sip:bob@alpha.test", password="bob-secret")
+    rc, uout, uerr = run_ue(ue, "--once", "--transport", "tcp")
+    assert rc == 0, uout + uerr
+    assert "Digest MD5 with the configured password" in uout, uout
+    sipdb_logs = "".join(Path(r["log"]).read_text() for r in rows if r["name"] == "mcx-sipdb")
+    assert re.findall(r" INFO SAR (\w+) (\S+) by", sipdb_logs).count(
+        ("REGISTRATION", "alice@alpha.test")) == 1, sipdb_logs
+
+    # A second `up` on a live run directory is refused and changes nothing.
+    rc2, _, err2 = mcx("up", tmp_path / "topo.yaml", "--run-dir", run_dir)
+    assert rc2 == 1 and "already up" in err2, err2
+    assert read_state(run_dir) == rows
+
+    rc, dout, derr = mcx("down", "--run-dir", run_dir)
+    assert rc == 0, dout + derr
+    assert dout.count("stopped") == 4, dout
+    for r in rows:
+        assert gone(r["pid"]), r
+        if r["group"]:
+            assert group_alive(r["pid"]) == [], r  # no Kamailio child left behind
+    assert not (run_dir / "mcx.state").exists()
+    rc, _, err = mcx("status", "--run-dir", run_dir)
+    assert rc == 1 and "nothing is up" in err, err
+
+
+def test_down_after_a_daemon_died(upped):
+    run_dir, rc, out, err = upped(topology())
+    assert rc == 0, out + err
+    rows = read_state(run_dir)
+    sipdb = rows[0]
+    os.kill(sipdb["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while not gone(sipdb["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rc, st_out, _ = mcx("status", "--run-dir", run_dir)
+    assert rc == 1, st_out
+    assert re.search(r"mcx-sipdb .* dead .* not running", st_out), st_out
+    rc, dout, _ = mcx("down", "--run-dir", run_dir)
+    assert rc == 0 and "was not running" in dout and dout.count("stopped") == 2, dout
+    for r in rows:
+        assert gone(r["pid"]), r
+
+
+BAD = [
+    ({"systems": [{"name": "alpha", "realm": REALM, "sipdb": {"port": 3868}}]},
+     "systems[0].sipdb.port: unknown key"),
+    ({"systems": [{"name": "alpha", "realm": REALM, "dproxy": {"port": 70000}}]},
+     "systems[0].dproxy.port: 70000 is out of range"),
+    ({"systems": [{"name": "alpha", "realm": REALM, "scscf": {"sip_port": "x"}}]},
+     "systems[0].scscf.sip_port: 'x' is not an integer"),
+    ({"systems": [{"name": "alpha"}]}, "systems[0].realm: required key is missing"),
+    ({"systems": [{"name": "alpha", "realm": REALM, "base_port": 5000,
+                   "dproxy": {"port": 5000}}]},
+     "systems[0].dproxy.port: port 5000 is also systems[0].scscf.sip_port"),
+    ({"systems": [{"name": "alpha", "realm": REALM,
+                   "subscribers": [{"impi": "a@alpha.test", "impus": ["sip:a@alpha.test"],
+                                    "k": AKA_K}]}]},
+     "systems[0].subscribers[0].k: needs op or opc"),
+]
+
+
+@pytest.mark.parametrize("topo,why", BAD, ids=["unknown-key", "port-range", "port-type",
+                                                "missing-realm", "port-clash", "aka-no-op"])
+def test_bad_topology_exit_2(tmp_path, topo, why):
+    path = tmp_path / "bad.yaml"
+    path.write_text(to_yaml(topo) + "\n")
+    for cmd in ("check", "up"):
+        rc, out, err = mcx(cmd, path, "--run-dir", tmp_path / "run")
+        assert rc == 2, (cmd, out, err)
+        assert why in err, (cmd, err)
+        assert str(path) in err, err
+    assert not (tmp_path / "run" / "mcx.state").exists()
+
+
+def test_sample_topology_checks():
+    rc, out, err = mcx("check", conftest.REPO / "configs" / "topology-alpha.yaml")
+    assert rc == 0, err
+
+
+def test_usage():
+    rc, out, err = mcx()
+    assert rc == 2 and "Usage" in err
+    rc, out, err = mcx("--help")
+    assert rc == 0 and "mcx up TOPOLOGY.yaml" in out
+    rc, out, err = mcx("launch")
+    assert rc == 2 and "unknown command" in err
