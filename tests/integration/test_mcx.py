@@ -250,3 +250,113 @@ def test_usage():
     assert rc == 0 and "mcx up TOPOLOGY.yaml" in out
     rc, out, err = mcx("launch")
     assert rc == 2 and "unknown command" in err
+
+
+# ----------------------------------------------------------------------------
+# mcx demo
+
+
+def demo_pids(out):
+    """Pids from the table the demo prints after `up`."""
+    return [int(m.group(1)) for m in re.finditer(
+        r"^alpha\s+(?:mcx-sipdb|kamailio|mcx-dproxy)\s+\S+\s+(\d+)\s+alive", out, re.M)]
+
+
+def run_demo(tmp_path, *args):
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    p = subprocess.run([str(binary("mcx")), "demo"] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=300, env=env)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def assert_demo_cleaned_up(tmp_path, out):
+    pids = demo_pids(out)
+    assert len(pids) == 3, out
+    for pid in pids:
+        assert gone(pid), pid
+        assert group_alive(pid) == [], pid
+    assert list(tmp_path.glob("mcx-demo-*")) == []  # the temporary run directory is gone
+
+
+def test_demo(tmp_path):
+    need_kamailio()
+    binary("mcx-ue")
+    rc, out, err = run_demo(tmp_path)
+    assert rc == 0, out + err
+    assert "mcx demo: done." in out
+    for step in ("1. UE alice registers with IMS AKA", "2. UE bob registers with SIP Digest",
+                 "3. UE alice's ISIM is 1000 SQNs ahead: AKA resynchronisation"):
+        assert step in out, out
+    if "Capturing SIP-1 and AAA-1" in out:
+        ladder = out[out.index("What crossed SIP-1"):]
+        sections = re.split(r"^-- \d\. ", ladder, flags=re.M)
+        assert len(sections) == 4, ladder
+        aka, digest, resync = sections[1], sections[2], sections[3]
+        sip = r"\s+\d+\.\d{3}\s+"
+        # IMS AKA: challenge, then 200 OK, Cx MAR/MAA then SAR REGISTRATION.
+        assert re.search(sip + r"S-CSCF\s+UE alice\s+SIP-1\s+401 .*algorithm=AKAv1-MD5", aka)
+        assert re.search(sip + r"S-CSCF\s+UE alice\s+SIP-1\s+200 OK", aka), aka
+        assert re.search(sip + r"S-CSCF\s+dproxy\s+AAA-1\s+MAR alice@alpha\.test", aka), aka
+        assert re.search(sip + r"dproxy\s+sipdb\s+AAA-1\s+MAR alice@alpha\.test", aka), aka
+        assert re.search(r"sipdb\s+dproxy\s+AAA-1\s+MAA\s+Result-Code 2001 .*"
+                         r"scheme Digest-AKAv1-MD5", aka), aka
+        assert re.search(r"SAR alice@alpha\.test\s+Server-Assignment-Type REGISTRATION \(1\)",
+                         aka), aka
+        assert "USER_DEREGISTRATION (5)" in aka, aka
+        # SIP Digest: MD5 challenge, 200 OK.
+        assert re.search(sip + r"S-CSCF\s+UE bob\s+SIP-1\s+401 .*algorithm=MD5", digest)
+        assert re.search(sip + r"S-CSCF\s+UE bob\s+SIP-1\s+200 OK", digest), digest
+        assert re.search(r"MAA\s+Result-Code 2001 .*scheme SIP Digest", digest), digest
+        # Resynchronisation: the UE's auts, the MAR carrying RAND||AUTS, then 200.
+        assert re.search(r"UE alice\s+S-CSCF\s+SIP-1\s+REGISTER .*auts=", resync), resync
+        assert re.search(r"S-CSCF\s+dproxy\s+AAA-1\s+MAR alice@alpha\.test .*RAND\|\|AUTS",
+                         resync), resync
+        assert re.search(sip + r"S-CSCF\s+UE alice\s+SIP-1\s+200 OK", resync), resync
+    else:
+        assert "No capture: " in out, out
+        assert "answering with auts" in out and "auts=(14 octets)" in out, out
+        assert "Digest MD5 with the configured password" in out, out
+        assert re.search(r"INFO SAR REGISTRATION alice@alpha\.test", out), out
+    assert_demo_cleaned_up(tmp_path, out)
+
+
+def test_demo_without_capture(tmp_path):
+    need_kamailio()
+    binary("mcx-ue")
+    rc, out, err = run_demo(tmp_path, "--no-capture")
+    assert rc == 0, out + err
+    assert "No capture: --no-capture given." in out
+    assert out.count("<-- 401 Unauthorized") >= 6, out
+    assert "answering with auts" in out, out
+    assert re.findall(r"INFO SAR (\w+) (\S+) by", out) == [
+        ("REGISTRATION", "alice@alpha.test"), ("USER_DEREGISTRATION", "alice@alpha.test"),
+        ("REGISTRATION", "bob@alpha.test"), ("USER_DEREGISTRATION", "bob@alpha.test"),
+        ("RE_REGISTRATION", "alice@alpha.test"), ("USER_DEREGISTRATION", "alice@alpha.test")], out
+    assert_demo_cleaned_up(tmp_path, out)
+
+
+def test_demo_ctrl_c_stops_everything(tmp_path):
+    need_kamailio()
+    binary("mcx-ue")
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    outf = tmp_path / "demo.out"
+    with open(outf, "wb") as o:
+        proc = subprocess.Popen([str(binary("mcx")), "demo", "--no-capture"], stdout=o,
+                                stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while "No capture" not in outf.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, outf.read_text()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = outf.read_text()
+    assert rc == 1, out
+    assert "stopped" in out, out
+    for pid in demo_pids(out):
+        assert gone(pid), pid
+        assert group_alive(pid) == [], pid
