@@ -45,10 +45,10 @@ int mcx_find_program(const char *name, char *out, size_t len)
         if (slash) {
             *slash = '\0';
             /* Build tree: build/src/mcx/mcx next to build/src/<name>/<name>. */
-            snprintf(out, len, "%s/../%s/%s", self, name, name);
+            mcx_pathf(out, len, "%s/../%s/%s", self, name, name);
             if (executable(out))
                 return 0;
-            snprintf(out, len, "%s/%s", self, name); /* installed side by side */
+            mcx_pathf(out, len, "%s/%s", self, name); /* installed side by side */
             if (executable(out))
                 return 0;
         }
@@ -58,7 +58,7 @@ int mcx_find_program(const char *name, char *out, size_t len)
     snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/sbin", path ? path : "/usr/bin:/bin");
     char *save = NULL;
     for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(out, len, "%s/%s", d, name);
+        mcx_pathf(out, len, "%s/%s", d, name);
         if (d[0] == '/' && executable(out))
             return 0;
     }

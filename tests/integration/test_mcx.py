@@ -207,6 +207,31 @@ def test_down_after_a_daemon_died(upped):
         assert gone(r["pid"]), r
 
 
+def test_up_again_keeps_the_store(upped, tmp_path):
+    """down, then up on the same run directory: the subscribers are updated,
+    not re-created, so the stored SQN does not go back and the UE's next
+    challenge is fresh (no resynchronisation)."""
+    def register():
+        rows = read_state(run_dir)
+        sip_port = [r for r in rows if r["name"] == "kamailio"][0]["port"]
+        ue = ue_config(tmp_path, sip_port, "alice", impi="alice@alpha.test",
+                       impu="sip:alice@alpha.test", k=AKA_K, op=AKA_OP,
+                       sqn_file=str(tmp_path / "alice.sqn"))
+        rc, uout, uerr = run_ue(ue, "--once")
+        assert rc == 0, uout + uerr
+        return uout
+
+    run_dir, rc, out, err = upped(topology())
+    assert rc == 0, out + err
+    assert "auts" not in register()
+    rc, dout, derr = mcx("down", "--run-dir", run_dir)
+    assert rc == 0, dout + derr
+    rc, out, err = mcx("up", tmp_path / "topo.yaml", "--run-dir", run_dir)
+    assert rc == 0, out + err
+    uout = register()
+    assert "fresh; SEQ_MS saved" in uout and "auts" not in uout, uout
+
+
 BAD = [
     ({"systems": [{"name": "alpha", "realm": REALM, "sipdb": {"port": 3868}}]},
      "systems[0].sipdb.port: unknown key"),
