@@ -15,7 +15,6 @@ Skipped when Kamailio or SIPp is not installed.
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Daemon, free_port, to_yaml, binary, diameter_section
+from conftest import Daemon, GroupDaemon, free_port, to_yaml, binary, diameter_section
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -214,7 +213,7 @@ class SipCore:
                                stderr=subprocess.STDOUT, timeout=30)
         assert check.returncode == 0, "kamailio -c refused the rendered config:\n" + \
             check.stdout.decode(errors="replace")[-3000:]
-        self.kamailio = self.procs.add(Daemon("kamailio", [
+        self.kamailio = self.procs.add(GroupDaemon("kamailio", [
             kam, "-f", self.cfg, "-DD", "-E", "-Y", run, "-P", self.pidfile,
             "-m", "64", "-M", "8"], self.tmp / "kamailio.log"))
         self.kamailio.start()
@@ -299,31 +298,7 @@ def core(procs, tmp_path, sipdb_factory, mcxctl_factory):
     if c.kamailio is not None and c.kamailio.alive():
         # Stopped by our pid: SIGTERM must end every Kamailio process cleanly.
         clean = c.kamailio.stop() in (0, -15)
-    if c.kamailio is not None:
-        # A Kamailio that failed half-way through start-up can leave children
-        # behind; they are ours if they run this test's own config file.
-        for pid in kamailio_leftovers(c.cfg):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
     assert clean, c.kamailio.log_text()[-3000:]
-
-
-def kamailio_leftovers(cfg):
-    """Pids of live processes whose command line names this config file."""
-    out = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            argv = (d / "cmdline").read_bytes().split(b"\0")
-            stat = (d / "stat").read_text()
-        except OSError:
-            continue
-        if str(cfg).encode() in argv and ") Z" not in stat:
-            out.append(int(d.name))
-    return out
 
 
 # ----------------------------------------------------------------------------

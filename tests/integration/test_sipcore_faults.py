@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 import test_scscf_sipp as scscf
-from conftest import Daemon, SipDb, binary, diameter_section, to_yaml, wait_tcp
+from conftest import Daemon, SipDb, binary, diameter_section, to_yaml
 from test_ue_register import IND_BITS, kue, ue_factory  # noqa: F401  (ue_factory is a fixture)
 
 REALM = scscf.REALM
@@ -35,82 +35,7 @@ IMPI, IMPU = scscf.ALICE, scscf.ALICE_IMPU
 
 
 # ----------------------------------------------------------------------------
-# Kamailio in its own process group
-
-
-def group_members(pgid):
-    """Pids of live (not zombie) processes in process group `pgid`."""
-    out = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            stat = (d / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        # fields[0] state, fields[1] ppid, fields[2] pgrp
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            out.append(int(d.name))
-    return out
-
-
-class GroupDaemon(Daemon):
-    """A daemon that forks (Kamailio): started as the leader of a new session,
-    so its pid is also the id of the process group holding every child; stop()
-    and kill() signal that group and wait until no member is left."""
-
-    def start(self, ready_timeout=10.0):
-        logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=logf,
-                                     stderr=logf, env=self.env, start_new_session=True)
-        logf.close()
-        self.pgid = self.proc.pid
-        if self.port:
-            wait_tcp(self.port, self.proc, ready_timeout, self.log)
-        return self
-
-    def _signal_group(self, sig):
-        try:
-            os.killpg(self.pgid, sig)
-        except ProcessLookupError:
-            pass
-
-    def _wait_group_gone(self, timeout):
-        deadline = time.monotonic() + timeout
-        while group_members(self.pgid):
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
-
-    def stop(self, timeout=10.0):
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self._signal_group(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal_group(signal.SIGKILL)
-                self.proc.wait()
-        if not self._wait_group_gone(timeout):
-            self._signal_group(signal.SIGKILL)
-            self._wait_group_gone(timeout)
-        return self.proc.returncode
-
-    def kill(self):
-        """SIGKILL to every process of the group (a crash of the whole S-CSCF)."""
-        if self.proc is None:
-            return None
-        self._signal_group(signal.SIGKILL)
-        self.proc.wait()
-        assert self._wait_group_gone(10.0), "Kamailio processes survived SIGKILL"
-        return self.proc.returncode
-
-
-def _daemon(name, *args, **kw):
-    return (GroupDaemon if name == "kamailio" else Daemon)(name, *args, **kw)
+# The SIP core under faults
 
 
 class FaultCore(scscf.SipCore):
@@ -136,15 +61,6 @@ class FaultCore(scscf.SipCore):
         self._start_dproxy()
         self.wait_ready()
         return self
-
-    def _start_kamailio(self):
-        # The rendering and the checks are SipCore's; only the process differs.
-        orig = scscf.Daemon
-        scscf.Daemon = _daemon
-        try:
-            super()._start_kamailio()
-        finally:
-            scscf.Daemon = orig
 
     def _start_dproxy(self):
         if len(self.sipdbs) == 1:

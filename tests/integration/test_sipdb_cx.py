@@ -9,8 +9,6 @@ with aka-check (lib/auth), independently of how mcx-sipdb computed them.
 """
 
 import hashlib
-import os
-import struct
 import xml.etree.ElementTree as ET
 
 import pytest
