@@ -117,4 +117,22 @@ void sipdb_fail_avp(sipdb_outcome_t *o, uint32_t result, uint32_t code, uint32_t
 int sipdb_resolve(sipdb_context_t *ctx, const char *impi, const char *impu,
                   mcx_subscriber_t *sub, sipdb_outcome_t *o);
 
+/*
+ * Check that `impu` belongs to the already resolved `sub`: 0, or -1 with
+ * the outcome set (5001 unknown IMPU, 5002 IMPU of another subscriber).
+ */
+int sipdb_check_impu(sipdb_context_t *ctx, const mcx_subscriber_t *sub, const char *impu,
+                     sipdb_outcome_t *o);
+
+/* The entry of `impu` in `sub`, or NULL. */
+const mcx_store_impu_t *sipdb_find_impu(const mcx_subscriber_t *sub, const char *impu);
+
+/*
+ * A subscriber record for a decision (large: on the heap). NULL with the
+ * outcome set to 5012 when memory runs out. Free with sipdb_subscriber_free,
+ * which wipes the keys first.
+ */
+mcx_subscriber_t *sipdb_subscriber_new(sipdb_outcome_t *o);
+void sipdb_subscriber_free(mcx_subscriber_t *sub);
+
 #endif /* SIPDB_CX_H */

@@ -129,11 +129,9 @@ static void mar_digest(sipdb_context_t *ctx, const sipdb_mar_req_t *req,
 
 void sipdb_mar_decide(sipdb_context_t *ctx, const sipdb_mar_req_t *req, sipdb_mar_ans_t *ans)
 {
-    mcx_subscriber_t *sub = malloc(sizeof(*sub));
-    if (!sub) {
-        sipdb_fail(&ans->out, MCX_DIAM_UNABLE_TO_COMPLY, 0, "out of memory");
+    mcx_subscriber_t *sub = sipdb_subscriber_new(&ans->out);
+    if (!sub)
         return;
-    }
     if (sipdb_resolve(ctx, req->user_name.s, req->public_identity.s, sub, &ans->out))
         goto out;
 
@@ -159,8 +157,5 @@ void sipdb_mar_decide(sipdb_context_t *ctx, const sipdb_mar_req_t *req, sipdb_ma
         mar_digest(ctx, req, sub, ans);
     }
 out:
-    /* The record holds K and OPc: do not leave them in freed memory. */
-    explicit_bzero(sub->k, sizeof(sub->k));
-    explicit_bzero(sub->opc, sizeof(sub->opc));
-    free(sub);
+    sipdb_subscriber_free(sub);
 }

@@ -135,25 +135,16 @@ static int apply(sipdb_context_t *ctx, const sipdb_sar_req_t *req, const mcx_sub
 
 void sipdb_sar_decide(sipdb_context_t *ctx, const sipdb_sar_req_t *req, sipdb_sar_ans_t *ans)
 {
-    mcx_subscriber_t *sub = malloc(sizeof(*sub));
-    if (!sub) {
-        sipdb_fail(&ans->out, MCX_DIAM_UNABLE_TO_COMPLY, 0, "out of memory");
+    mcx_subscriber_t *sub = sipdb_subscriber_new(&ans->out);
+    if (!sub)
         return;
-    }
     const char *impi = req->user_name.present ? req->user_name.s : NULL;
     if (sipdb_resolve(ctx, impi, req->public_identity[0].s, sub, &ans->out))
         goto out;
     /* Every public identity named must belong to the same subscriber. */
-    for (unsigned i = 1; i < req->n_public; i++) {
-        mcx_subscriber_t *other = malloc(sizeof(*other));
-        int bad = !other || sipdb_resolve(ctx, sub->impi, req->public_identity[i].s, other,
-                                          &ans->out);
-        if (!other)
-            sipdb_fail(&ans->out, MCX_DIAM_UNABLE_TO_COMPLY, 0, "out of memory");
-        free(other);
-        if (bad)
+    for (unsigned i = 1; i < req->n_public; i++)
+        if (sipdb_check_impu(ctx, sub, req->public_identity[i].s, &ans->out))
             goto out;
-    }
 
     bool want_data = false;
     int rv = apply(ctx, req, sub, ans, &want_data);
@@ -168,7 +159,5 @@ void sipdb_sar_decide(sipdb_context_t *ctx, const sipdb_sar_req_t *req, sipdb_sa
         goto out;
     ans->out.result_code = MCX_DIAM_SUCCESS;
 out:
-    explicit_bzero(sub->k, sizeof(sub->k));
-    explicit_bzero(sub->opc, sizeof(sub->opc));
-    free(sub);
+    sipdb_subscriber_free(sub);
 }

@@ -9,14 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const mcx_store_impu_t *find_impu(const mcx_subscriber_t *sub, const char *impu)
-{
-    for (unsigned i = 0; i < sub->n_impus; i++)
-        if (!strcmp(sub->impus[i].impu, impu))
-            return &sub->impus[i];
-    return NULL;
-}
-
 static void success(sipdb_loc_ans_t *ans, uint32_t exp)
 {
     if (exp)
@@ -27,14 +19,12 @@ static void success(sipdb_loc_ans_t *ans, uint32_t exp)
 
 void sipdb_uar_decide(sipdb_context_t *ctx, const sipdb_uar_req_t *req, sipdb_loc_ans_t *ans)
 {
-    mcx_subscriber_t *sub = malloc(sizeof(*sub));
-    if (!sub) {
-        sipdb_fail(&ans->out, MCX_DIAM_UNABLE_TO_COMPLY, 0, "out of memory");
+    mcx_subscriber_t *sub = sipdb_subscriber_new(&ans->out);
+    if (!sub)
         return;
-    }
     if (sipdb_resolve(ctx, req->user_name.s, req->public_identity.s, sub, &ans->out))
         goto out;
-    const mcx_store_impu_t *pu = find_impu(sub, req->public_identity.s);
+    const mcx_store_impu_t *pu = sipdb_find_impu(sub, req->public_identity.s);
 
     if (req->uat == MCX_UAT_DE_REGISTRATION) {
         if (pu->reg_state == MCX_REG_NOT_REGISTERED || !sub->scscf_name[0]) {
@@ -61,21 +51,17 @@ void sipdb_uar_decide(sipdb_context_t *ctx, const sipdb_uar_req_t *req, sipdb_lo
     ans->capabilities = true;
     success(ans, MCX_CX_FIRST_REGISTRATION);
 out:
-    explicit_bzero(sub->k, sizeof(sub->k));
-    explicit_bzero(sub->opc, sizeof(sub->opc));
-    free(sub);
+    sipdb_subscriber_free(sub);
 }
 
 void sipdb_lir_decide(sipdb_context_t *ctx, const sipdb_lir_req_t *req, sipdb_loc_ans_t *ans)
 {
-    mcx_subscriber_t *sub = malloc(sizeof(*sub));
-    if (!sub) {
-        sipdb_fail(&ans->out, MCX_DIAM_UNABLE_TO_COMPLY, 0, "out of memory");
+    mcx_subscriber_t *sub = sipdb_subscriber_new(&ans->out);
+    if (!sub)
         return;
-    }
     if (sipdb_resolve(ctx, NULL, req->public_identity.s, sub, &ans->out))
         goto out;
-    const mcx_store_impu_t *pu = find_impu(sub, req->public_identity.s);
+    const mcx_store_impu_t *pu = sipdb_find_impu(sub, req->public_identity.s);
 
     if (sub->scscf_name[0] && pu->reg_state != MCX_REG_NOT_REGISTERED) {
         mcx_strlcpy(ans->server_name, sub->scscf_name, sizeof(ans->server_name));
@@ -90,7 +76,5 @@ void sipdb_lir_decide(sipdb_context_t *ctx, const sipdb_lir_req_t *req, sipdb_lo
                    pu->impu);
     }
 out:
-    explicit_bzero(sub->k, sizeof(sub->k));
-    explicit_bzero(sub->opc, sizeof(sub->opc));
-    free(sub);
+    sipdb_subscriber_free(sub);
 }

@@ -377,6 +377,51 @@ static void test_sar_every_type(void **state)
     free(a.user_data);
 }
 
+/* SAR naming several public identities: each must be the subscriber's own. */
+static void test_sar_several_public_identities(void **state)
+{
+    fixture_t *f = *state;
+    static const struct {
+        const char *second;
+        uint32_t result, exp;
+    } cases[] = {
+        {"tel:+4911111", MCX_DIAM_SUCCESS, 0},
+        {"sip:bob@alpha.test", 0, MCX_CX_ERROR_IDENTITIES_DONT_MATCH},
+        {"sip:nobody@alpha.test", 0, MCX_CX_ERROR_USER_UNKNOWN},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sipdb_sar_req_t r;
+        sipdb_sar_ans_t a;
+        memset(&r, 0, sizeof(r));
+        memset(&a, 0, sizeof(a));
+        r.user_name.present = true;
+        strcpy(r.user_name.s, "alice@alpha.test");
+        r.n_public = 2;
+        r.public_identity[0].present = r.public_identity[1].present = true;
+        strcpy(r.public_identity[0].s, "sip:alice@alpha.test");
+        strcpy(r.public_identity[1].s, cases[i].second);
+        r.server_name.present = true;
+        strcpy(r.server_name.s, "sip:scscf1.alpha.test");
+        r.has_sat = true;
+        r.sat = MCX_SAT_REGISTRATION;
+        sipdb_sar_decide(&f->ctx, &r, &a);
+        assert_int_equal(a.out.result_code, cases[i].result);
+        assert_int_equal(a.out.exp_result, cases[i].exp);
+        char name[MCX_STORE_ID_MAX];
+        /* Only the accepted request registered alice; refusals changed nothing. */
+        assert_int_equal(state_of(f, "alice@alpha.test", name),
+                         i == 0 ? MCX_REG_REGISTERED : MCX_REG_NOT_REGISTERED);
+        free(a.user_data);
+        if (i == 0) {
+            /* Back to not registered, so the refusals below can show they changed nothing. */
+            sipdb_sar_ans_t d = {0};
+            sar(f, MCX_SAT_USER_DEREGISTRATION, "alice@alpha.test", "sip:alice@alpha.test",
+                "sip:scscf1.alpha.test", &d);
+            assert_int_equal(state_of(f, "alice@alpha.test", name), MCX_REG_NOT_REGISTERED);
+        }
+    }
+}
+
 static void test_user_data_ifc(void **state)
 {
     fixture_t *f = *state;
@@ -464,6 +509,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mar_digest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mar_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sar_every_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sar_several_public_identities, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_data_ifc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uar_lir_by_state, setup, teardown),
     };
