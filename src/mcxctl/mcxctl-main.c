@@ -21,6 +21,9 @@ typedef struct {
 static const noun_t nouns[] = {
     {"subscriber", mcxctl_subscriber_main,
      "provision and inspect SIP database subscribers (IMPI, IMPUs, AKA, Digest, iFC)"},
+    {"user", mcxctl_user_main, "provision identity management users (password, MC service IDs)"},
+    {"client", mcxctl_client_main, "register OIDC clients of the identity management server"},
+    {"xcap", mcxctl_xcap_main, "put, get, list and delete documents of a CMS or GMS store"},
 };
 
 #define N_NOUNS (sizeof(nouns) / sizeof(nouns[0]))

@@ -28,6 +28,9 @@ typedef struct {
 typedef int (*mcxctl_noun_fn)(mcxctl_t *ctl, int argc, char **argv);
 
 int mcxctl_subscriber_main(mcxctl_t *ctl, int argc, char **argv);
+int mcxctl_user_main(mcxctl_t *ctl, int argc, char **argv);   /* mcxctl-idms.c */
+int mcxctl_client_main(mcxctl_t *ctl, int argc, char **argv); /* mcxctl-idms.c */
+int mcxctl_xcap_main(mcxctl_t *ctl, int argc, char **argv);   /* mcxctl-xcap.c */
 
 /* Print "mcxctl: <message>" as one line on stderr. */
 void mcxctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
