@@ -43,6 +43,12 @@ BINARIES = {
     "mcx-cxtool": "src/mcx-cxtool/mcx-cxtool",
     "mcxctl": "src/mcxctl/mcxctl",
     "aka-check": "tests/integration/aka-check",
+    "mcx-idms": "src/mcx-idms/mcx-idms",
+    "mcx-cms": "src/mcx-cms/mcx-cms",
+    "mcx-gms": "src/mcx-gms/mcx-gms",
+    "mcx-server": "src/mcx-server/mcx-server",
+    "mcx-ue": "src/mcx-ue/mcx-ue",
+    "mcx": "src/mcx/mcx",
 }
 
 
