@@ -40,6 +40,32 @@ typedef struct {
     int scheme; /* mcx_topo_scheme_t */
 } mcx_topo_sub_t;
 
+#define MCX_TOPO_MAX_USERS 16
+#define MCX_TOPO_MAX_GROUPS 16
+#define MCX_TOPO_MAX_PROFILES 4
+#define MCX_TOPO_MAX_USER_GROUPS 8
+#define MCX_TOPO_MAX_MEMBERS 16
+
+/* An MC service user: an IdMS account, CMS profiles, a SIP subscriber. */
+typedef struct {
+    char username[64];
+    char password[128];
+    char mcptt_id[MCX_TOPO_ID];       /* default sip:<username>@<realm> */
+    char sip_identity[MCX_TOPO_ID];   /* impi of one of `subscribers:` */
+    char profiles[MCX_TOPO_MAX_PROFILES][MCX_TOPO_ID]; /* "builtin" or a file path */
+    unsigned n_profiles;
+    char groups[MCX_TOPO_MAX_USER_GROUPS][MCX_TOPO_ID]; /* group URIs the profiles name */
+    unsigned n_groups;
+} mcx_topo_user_t;
+
+/* A group document of the GMS. */
+typedef struct {
+    char uri[MCX_TOPO_ID];
+    char display_name[128];
+    char members[MCX_TOPO_MAX_MEMBERS][MCX_TOPO_ID]; /* MCPTT IDs or usernames */
+    unsigned n_members;
+} mcx_topo_group_t;
+
 typedef struct {
     char name[MCX_TOPO_NAME];   /* directory name and first label of identities */
     char realm[MCX_TOPO_ID];    /* home domain and Diameter realm */
@@ -62,6 +88,29 @@ typedef struct {
     } scscf;
     mcx_topo_sub_t subs[MCX_TOPO_MAX_SUBS];
     unsigned n_subs;
+
+    /* Application plane: nginx (TLS, HTTP-1) in front of the HTTP daemons. */
+    uint32_t https_port;
+    struct {
+        uint32_t port;
+        int log_level;
+        uint32_t access_token_lifetime;  /* seconds */
+        uint32_t refresh_token_lifetime;
+        uint32_t code_lifetime;
+    } idms;
+    struct {
+        uint32_t port;
+        int log_level;
+    } cms, gms;
+    struct {
+        uint32_t sip_port;
+        uint32_t http_port;
+        int log_level;
+    } server;
+    mcx_topo_user_t users[MCX_TOPO_MAX_USERS];
+    unsigned n_users;
+    mcx_topo_group_t groups[MCX_TOPO_MAX_GROUPS];
+    unsigned n_groups;
 
     /* Filled by mcx_topo_assign_ports(): the ports in use. */
     unsigned sipdb_ports[MCX_TOPO_MAX_SIPDB];
@@ -113,6 +162,39 @@ void mcx_topo_scscf_host(const mcx_topo_system_t *s, char *out, size_t len);
 void mcx_topo_scscf_uri(const mcx_topo_system_t *s, char *out, size_t len);
 void mcx_topo_dproxy_id(const mcx_topo_system_t *s, char *out, size_t len);
 void mcx_topo_sipdb_id(const mcx_topo_system_t *s, unsigned i, char *out, size_t len);
+/* https://127.0.0.1:<https_port>/<what> (what: idms, cms, gms) */
+void mcx_topo_public_url(const mcx_topo_system_t *s, const char *what, char *out, size_t len);
+/* sip:mcptt-server@<realm> */
+void mcx_topo_server_psi(const mcx_topo_system_t *s, char *out, size_t len);
+/* The MCPTT ID a `groups[].members` entry names (a username is mapped). */
+const char *mcx_topo_member_id(const mcx_topo_system_t *s, const char *member);
+/* The user whose sip_identity is `impi`, or NULL. */
+const mcx_topo_user_t *mcx_topo_user_of_impi(const mcx_topo_system_t *s, const char *impi);
+
+/* ------------------------------------------------------------------------ */
+/* Certificates (mcx-certs.c)                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    char ca_cert[PATH_MAX], ca_key[PATH_MAX]; /* RUN_DIR/ca.pem, ca-key.pem */
+    char cert[PATH_MAX], key[PATH_MAX];       /* SYS_DIR/server-cert.pem, server-key.pem */
+} mcx_cert_paths_t;
+
+/* Fill the paths; sys_dir NULL leaves cert/key empty (CA only). */
+void mcx_certs_paths(const char *run_dir, const char *sys_dir, mcx_cert_paths_t *p);
+
+/*
+ * Make what is missing: the CA (EC P-256, 10 years) when ca.pem does not
+ * exist, the server certificate of `realm` (SAN IP:127.0.0.1, localhost,
+ * realm, idms./cms./gms.<realm>) unless a valid one signed by this CA is
+ * there. Keys are written 0600. *made tells whether anything was written.
+ */
+int mcx_certs_ensure(const mcx_cert_paths_t *p, const char *realm, bool *made, char *err,
+                     size_t errlen);
+
+/* X509_verify_cert of cert_path against the CA alone, and (unless NULL) its host name. */
+int mcx_certs_verify(const char *ca_path, const char *cert_path, const char *host, char *err,
+                     size_t errlen);
 
 /* ------------------------------------------------------------------------ */
 /* Rendering (mcx-render.c)                                                 */
@@ -145,6 +227,16 @@ typedef struct {
     char dproxy_conf[PATH_MAX], dproxy_log[PATH_MAX];
     char scscf_cfg[PATH_MAX], scscf_cdp[PATH_MAX], scscf_log[PATH_MAX];
     char scscf_run[PATH_MAX], scscf_pid[PATH_MAX];
+    /* application plane */
+    char idms_conf[PATH_MAX], idms_log[PATH_MAX], idms_db[PATH_MAX];
+    char idms_key[PATH_MAX], idms_jwks[PATH_MAX];
+    char cms_conf[PATH_MAX], cms_log[PATH_MAX], cms_db[PATH_MAX];
+    char gms_conf[PATH_MAX], gms_log[PATH_MAX], gms_db[PATH_MAX];
+    char server_conf[PATH_MAX], server_log[PATH_MAX], server_db[PATH_MAX];
+    char nginx_dir[PATH_MAX], nginx_conf[PATH_MAX], nginx_error_log[PATH_MAX];
+    char nginx_access_log[PATH_MAX], nginx_pid[PATH_MAX], nginx_log[PATH_MAX];
+    char ifc[PATH_MAX];
+    mcx_cert_paths_t certs;
 } mcx_sys_paths_t;
 
 void mcx_render_paths(const char *run_dir, const mcx_topo_system_t *s, mcx_sys_paths_t *p);
@@ -152,6 +244,20 @@ void mcx_render_paths(const char *run_dir, const mcx_topo_system_t *s, mcx_sys_p
 /* Text of the generated YAML configurations (caller frees). NULL on ENOMEM. */
 char *mcx_render_sipdb_yaml(const mcx_topo_system_t *s, const mcx_sys_paths_t *p, unsigned i);
 char *mcx_render_dproxy_yaml(const mcx_topo_system_t *s);
+char *mcx_render_idms_yaml(const mcx_topo_system_t *s, const mcx_sys_paths_t *p);
+/* what: "cms", "gms" or "server" */
+char *mcx_render_rs_yaml(const mcx_topo_system_t *s, const mcx_sys_paths_t *p, const char *what);
+/* nginx.conf.in from `tmpl` into p->nginx_conf */
+int mcx_render_nginx(const mcx_topo_system_t *s, const mcx_sys_paths_t *p, const char *tmpl,
+                     char *err, size_t errlen);
+/* The built-in documents (caller frees; NULL on ENOMEM). */
+char *mcx_render_user_profile(const mcx_topo_system_t *s, const mcx_topo_user_t *u,
+                              unsigned index);
+char *mcx_render_group_doc(const mcx_topo_system_t *s, const mcx_topo_group_t *g);
+char *mcx_render_ue_config(const mcx_topo_system_t *s);
+char *mcx_render_service_config(const mcx_topo_system_t *s);
+/* configs/nginx (or $MCX_NGINX_DIR) */
+const char *mcx_nginx_dir(void);
 
 /*
  * Write every configuration of system `s` into p->dir (created), rendering
@@ -160,14 +266,37 @@ char *mcx_render_dproxy_yaml(const mcx_topo_system_t *s);
 int mcx_render_system(const mcx_topo_system_t *s, const mcx_sys_paths_t *p, const char *kam_dir,
                       char *err, size_t errlen);
 
-/* Provision the system's subscribers into p->db (mcxctl's rules). */
-int mcx_provision_system(const mcx_topo_system_t *s, const char *db, char *err, size_t errlen);
+/*
+ * Provision the system's subscribers into p->db (mcxctl's rules). `ifc` is
+ * the iFC XML given to the subscribers of MC users (NULL: none).
+ */
+int mcx_provision_system(const mcx_topo_system_t *s, const char *db, const char *ifc, char *err,
+                         size_t errlen);
+
+/*
+ * Application-plane provisioning with mcxctl (IdMS users and the mcx-ue
+ * client, CMS and GMS documents). A piece not built yet is skipped with a
+ * line on `out`. Idempotent.
+ */
+int mcx_provision_idms(const mcx_topo_system_t *s, const mcx_sys_paths_t *p, FILE *out,
+                       char *err, size_t errlen);
+int mcx_provision_xcap(const mcx_topo_system_t *s, const mcx_sys_paths_t *p, FILE *out,
+                       char *err, size_t errlen);
+/* The mc-ifc.xml.in rendered for this system (caller frees), NULL + err when absent. */
+char *mcx_render_mc_ifc(const mcx_topo_system_t *s, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------ */
 /* Processes and state (mcx-proc.c)                                         */
 /* ------------------------------------------------------------------------ */
 
-typedef enum { MCX_PROBE_DIAMETER = 0, MCX_PROBE_SIP = 1 } mcx_probe_t;
+typedef enum {
+    MCX_PROBE_DIAMETER = 0, /* TCP connect */
+    MCX_PROBE_SIP = 1,      /* OPTIONS answered 200 */
+    MCX_PROBE_HTTP = 2,     /* GET http://127.0.0.1:port/healthz answered 200 */
+    MCX_PROBE_HTTPS = 3,    /* GET https://127.0.0.1:port/idms/.well-known/openid-configuration
+                             * answered 200, server certificate checked against `ca` */
+    MCX_PROBE_TLS = 4,      /* as HTTPS, any HTTP answer counts (no IdMS behind it) */
+} mcx_probe_t;
 
 typedef struct {
     char system[MCX_TOPO_NAME];
@@ -180,6 +309,7 @@ typedef struct {
     unsigned port;
     char realm[MCX_TOPO_ID];
     char log[PATH_MAX];
+    char ca[PATH_MAX];    /* HTTPS / TLS probes: the CA file; empty otherwise */
 } mcx_proc_t;
 
 #define MCX_STATE_MAX 64
@@ -219,6 +349,11 @@ bool mcx_proc_probe(const mcx_proc_t *p, char *out, size_t len);
 /* SIP OPTIONS to 127.0.0.1:port: the status code, or -1 (no answer). */
 int mcx_sip_options(unsigned port, const char *host, const char *realm, unsigned timeout_ms);
 bool mcx_tcp_open(unsigned port);
+/*
+ * GET `url` with libcurl (TLS checked against `ca` when given): the HTTP
+ * status, or -1 with a reason in `body`. The body (truncated) goes to `body`.
+ */
+int mcx_http_get(const char *url, const char *ca, unsigned timeout_ms, char *body, size_t len);
 
 /* Does the file at `path` contain `needle`? */
 bool mcx_file_contains(const char *path, const char *needle);

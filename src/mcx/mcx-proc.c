@@ -8,6 +8,7 @@
 #include "mcx-orch.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -70,6 +71,12 @@ const char *mcx_kamailio_dir(void)
 {
     const char *e = getenv("MCX_KAMAILIO_DIR");
     return e && e[0] ? e : MCX_SOURCE_DIR "/configs/kamailio";
+}
+
+const char *mcx_nginx_dir(void)
+{
+    const char *e = getenv("MCX_NGINX_DIR");
+    return e && e[0] ? e : MCX_SOURCE_DIR "/configs/nginx";
 }
 
 unsigned mcx_free_port(void *arg)
@@ -346,6 +353,62 @@ int mcx_sip_options(unsigned port, const char *host, const char *realm, unsigned
     return code;
 }
 
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} body_t;
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    body_t *b = arg;
+    size_t n = size * nmemb;
+    if (b->cap > 1) {
+        size_t room = b->cap - 1 - b->len;
+        size_t take = n < room ? n : room;
+        memcpy(b->buf + b->len, data, take);
+        b->len += take;
+        b->buf[b->len] = '\0';
+    }
+    return n;
+}
+
+int mcx_http_get(const char *url, const char *ca, unsigned timeout_ms, char *body, size_t len)
+{
+    static bool init;
+    if (!init) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        init = true;
+    }
+    if (len)
+        body[0] = '\0';
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(body, len, "curl: out of memory");
+        return -1;
+    }
+    body_t b = {body, 0, len};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    if (ca && ca[0]) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+        curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    long code = -1;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    else
+        snprintf(body, len, "%s", curl_easy_strerror(rc));
+    curl_easy_cleanup(c);
+    return (int)code;
+}
+
 bool mcx_file_contains(const char *path, const char *needle)
 {
     FILE *fp = fopen(path, "rb");
@@ -393,6 +456,29 @@ bool mcx_proc_probe(const mcx_proc_t *p, char *out, size_t len)
             snprintf(out, len, "OPTIONS %d (Cx not up)", code);
         return false;
     }
+    if (p->probe == MCX_PROBE_HTTP || p->probe == MCX_PROBE_HTTPS || p->probe == MCX_PROBE_TLS) {
+        char url[128], body[256];
+        if (p->probe == MCX_PROBE_HTTP)
+            snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", p->port);
+        else if (p->probe == MCX_PROBE_HTTPS)
+            snprintf(url, sizeof(url),
+                     "https://127.0.0.1:%u/idms/.well-known/openid-configuration", p->port);
+        else
+            snprintf(url, sizeof(url), "https://127.0.0.1:%u/", p->port);
+        int code = mcx_http_get(url, p->ca, 1500, body, sizeof(body));
+        if (code == 200 || (p->probe == MCX_PROBE_TLS && code > 0)) {
+            snprintf(out, len, "ok (%s %d)", p->probe == MCX_PROBE_HTTP ? "/healthz"
+                                             : p->probe == MCX_PROBE_HTTPS ? "TLS, openid-configuration"
+                                                                           : "TLS",
+                     code);
+            return true;
+        }
+        if (code < 0)
+            snprintf(out, len, "no answer (%.80s)", body);
+        else
+            snprintf(out, len, "HTTP %d", code);
+        return false;
+    }
     if (mcx_tcp_open(p->port)) {
         snprintf(out, len, "ok (accepting)");
         return true;
@@ -411,6 +497,8 @@ bool mcx_proc_probe(const mcx_proc_t *p, char *out, size_t len)
  * Lines starting with '#' are comments. Written whole to a temporary file
  * and renamed, so a reader never sees half of it.
  */
+static const char *const probe_names[] = {"diameter", "sip", "http", "https", "tls", NULL};
+
 void mcx_state_path(const char *run_dir, char *out, size_t len)
 {
     snprintf(out, len, "%s/mcx.state", run_dir);
@@ -425,12 +513,12 @@ int mcx_state_save(const char *run_dir, const mcx_state_t *st)
     if (!fp)
         return -errno;
     fprintf(fp, "# mcx state: processes started by `mcx up`; `mcx down` stops them.\n"
-                "# system\tname\tidentity\tpid\tstart_time\tgroup\tprobe\tport\trealm\tlog\n");
+                "# system\tname\tidentity\tpid\tstart_time\tgroup\tprobe\tport\trealm\tlog\tca\n");
     for (unsigned i = 0; i < st->n; i++) {
         const mcx_proc_t *p = &st->procs[i];
-        fprintf(fp, "%s\t%s\t%s\t%d\t%llu\t%d\t%s\t%u\t%s\t%s\n", p->system, p->name,
+        fprintf(fp, "%s\t%s\t%s\t%d\t%llu\t%d\t%s\t%u\t%s\t%s\t%s\n", p->system, p->name,
                 p->identity, (int)p->pid, p->start_time, p->group ? 1 : 0,
-                p->probe == MCX_PROBE_SIP ? "sip" : "diameter", p->port, p->realm, p->log);
+                probe_names[p->probe], p->port, p->realm, p->log, p->ca[0] ? p->ca : "-");
     }
     if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
         int e = errno;
@@ -471,12 +559,13 @@ int mcx_state_load(const char *run_dir, mcx_state_t *st, char *err, size_t errle
         line[strcspn(line, "\n")] = '\0';
         if (line[0] == '#' || line[0] == '\0')
             continue;
-        char *f[10];
+        char *f[12];
         unsigned nf = 0;
         char *save = NULL;
-        for (char *t = strtok_r(line, "\t", &save); t && nf < 10; t = strtok_r(NULL, "\t", &save))
+        for (char *t = strtok_r(line, "\t", &save); t && nf < 12; t = strtok_r(NULL, "\t", &save))
             f[nf++] = t;
-        if (nf != 10 || st->n >= MCX_STATE_MAX) {
+        /* 10 fields (before the application plane) or 11 (with the CA). */
+        if (nf < 10 || nf > 11 || st->n >= MCX_STATE_MAX) {
             snprintf(err, errlen, "%s:%u: not a state line", path, lineno);
             rv = -EINVAL;
             break;
@@ -489,7 +578,10 @@ int mcx_state_load(const char *run_dir, mcx_state_t *st, char *err, size_t errle
         p->start_time = strtoull(f[4], &end, 10);
         ok = ok && *end == '\0';
         p->group = !strcmp(f[5], "1");
-        p->probe = !strcmp(f[6], "sip") ? MCX_PROBE_SIP : MCX_PROBE_DIAMETER;
+        p->probe = MCX_PROBE_DIAMETER;
+        for (int k = 0; probe_names[k]; k++)
+            if (!strcmp(f[6], probe_names[k]))
+                p->probe = (mcx_probe_t)k;
         unsigned long port = strtoul(f[7], &end, 10);
         ok = ok && *end == '\0' && port > 0 && port <= 65535;
         p->port = (unsigned)port;
@@ -497,7 +589,8 @@ int mcx_state_load(const char *run_dir, mcx_state_t *st, char *err, size_t errle
              !copy_field(p->name, sizeof(p->name), f[1]) &&
              !copy_field(p->identity, sizeof(p->identity), f[2]) &&
              !copy_field(p->realm, sizeof(p->realm), f[8]) &&
-             !copy_field(p->log, sizeof(p->log), f[9]);
+             !copy_field(p->log, sizeof(p->log), f[9]) &&
+             (nf < 11 || !strcmp(f[10], "-") || !copy_field(p->ca, sizeof(p->ca), f[10]));
         if (!ok) {
             snprintf(err, errlen, "%s:%u: not a state line", path, lineno);
             rv = -EINVAL;

@@ -78,6 +78,72 @@ static const mcx_conf_field_t scscf_fields[] = {
     {0},
 };
 
+static const mcx_conf_field_t idms_fields[] = {
+    {.key = "port", .type = MCX_CONF_UINT, .offset = offsetof(mcx_topo_system_t, idms.port),
+     .def = "0", .min = 0, .max = 65535, .help = "plain HTTP port (nginx forwards /idms/)"},
+    {.key = "log_level", .type = MCX_CONF_ENUM,
+     .offset = offsetof(mcx_topo_system_t, idms.log_level), .def = "info",
+     .enum_names = mcx_topo_log_levels},
+    {.key = "access_token_lifetime", .type = MCX_CONF_UINT,
+     .offset = offsetof(mcx_topo_system_t, idms.access_token_lifetime), .def = "3600", .min = 10,
+     .max = 86400, .help = "seconds"},
+    {.key = "refresh_token_lifetime", .type = MCX_CONF_UINT,
+     .offset = offsetof(mcx_topo_system_t, idms.refresh_token_lifetime), .def = "86400",
+     .min = 60, .max = 31536000, .help = "seconds"},
+    {.key = "code_lifetime", .type = MCX_CONF_UINT,
+     .offset = offsetof(mcx_topo_system_t, idms.code_lifetime), .def = "60", .min = 5,
+     .max = 600, .help = "authorization code, seconds"},
+    {0},
+};
+
+#define HTTP_DAEMON_FIELDS(member)                                                              \
+    {.key = "port", .type = MCX_CONF_UINT, .offset = offsetof(mcx_topo_system_t, member.port),   \
+     .def = "0", .min = 0, .max = 65535},                                                      \
+    {.key = "log_level", .type = MCX_CONF_ENUM,                                                \
+     .offset = offsetof(mcx_topo_system_t, member.log_level), .def = "info",                   \
+     .enum_names = mcx_topo_log_levels},                                                       \
+    {0}
+
+static const mcx_conf_field_t cms_fields[] = {HTTP_DAEMON_FIELDS(cms)};
+static const mcx_conf_field_t gms_fields[] = {HTTP_DAEMON_FIELDS(gms)};
+
+static const mcx_conf_field_t server_fields[] = {
+    {.key = "sip_port", .type = MCX_CONF_UINT,
+     .offset = offsetof(mcx_topo_system_t, server.sip_port), .def = "0", .min = 0, .max = 65535},
+    {.key = "http_port", .type = MCX_CONF_UINT,
+     .offset = offsetof(mcx_topo_system_t, server.http_port), .def = "0", .min = 0, .max = 65535},
+    {.key = "log_level", .type = MCX_CONF_ENUM,
+     .offset = offsetof(mcx_topo_system_t, server.log_level), .def = "info",
+     .enum_names = mcx_topo_log_levels},
+    {0},
+};
+
+static const mcx_conf_field_t user_fields[] = {
+    {.key = "username", .type = MCX_CONF_STRING, F(mcx_topo_user_t, username), .required = true},
+    {.key = "password", .type = MCX_CONF_STRING, F(mcx_topo_user_t, password), .required = true},
+    {.key = "mcptt_id", .type = MCX_CONF_STRING, F(mcx_topo_user_t, mcptt_id),
+     .help = "MC service ID; default sip:<username>@<realm>"},
+    {.key = "sip_identity", .type = MCX_CONF_STRING, F(mcx_topo_user_t, sip_identity),
+     .required = true, .help = "impi of a subscriber of this system"},
+    {.key = "profiles", .type = MCX_CONF_STRLIST, .offset = offsetof(mcx_topo_user_t, profiles),
+     .size = MCX_TOPO_ID, .cap = MCX_TOPO_MAX_PROFILES,
+     .count_offset = offsetof(mcx_topo_user_t, n_profiles),
+     .help = "builtin, or a user-profile XML file; default [builtin]"},
+    {.key = "groups", .type = MCX_CONF_STRLIST, .offset = offsetof(mcx_topo_user_t, groups),
+     .size = MCX_TOPO_ID, .cap = MCX_TOPO_MAX_USER_GROUPS,
+     .count_offset = offsetof(mcx_topo_user_t, n_groups)},
+    {0},
+};
+
+static const mcx_conf_field_t group_fields[] = {
+    {.key = "uri", .type = MCX_CONF_STRING, F(mcx_topo_group_t, uri), .required = true},
+    {.key = "display_name", .type = MCX_CONF_STRING, F(mcx_topo_group_t, display_name)},
+    {.key = "members", .type = MCX_CONF_STRLIST, .offset = offsetof(mcx_topo_group_t, members),
+     .size = MCX_TOPO_ID, .cap = MCX_TOPO_MAX_MEMBERS,
+     .count_offset = offsetof(mcx_topo_group_t, n_members)},
+    {0},
+};
+
 /* The sub-tables address members of mcx_topo_system_t, so the MAP offset is 0. */
 static const mcx_conf_field_t system_fields[] = {
     {.key = "name", .type = MCX_CONF_STRING, F(mcx_topo_system_t, name), .required = true},
@@ -90,6 +156,18 @@ static const mcx_conf_field_t system_fields[] = {
     {.key = "subscribers", .type = MCX_CONF_LIST, .offset = offsetof(mcx_topo_system_t, subs),
      .elem_size = sizeof(mcx_topo_sub_t), .cap = MCX_TOPO_MAX_SUBS,
      .count_offset = offsetof(mcx_topo_system_t, n_subs), .sub = sub_fields},
+    {.key = "https_port", .type = MCX_CONF_UINT, .offset = offsetof(mcx_topo_system_t, https_port),
+     .def = "0", .min = 0, .max = 65535, .help = "nginx, TLS"},
+    {.key = "idms", .type = MCX_CONF_MAP, .offset = 0, .sub = idms_fields},
+    {.key = "cms", .type = MCX_CONF_MAP, .offset = 0, .sub = cms_fields},
+    {.key = "gms", .type = MCX_CONF_MAP, .offset = 0, .sub = gms_fields},
+    {.key = "server", .type = MCX_CONF_MAP, .offset = 0, .sub = server_fields},
+    {.key = "users", .type = MCX_CONF_LIST, .offset = offsetof(mcx_topo_system_t, users),
+     .elem_size = sizeof(mcx_topo_user_t), .cap = MCX_TOPO_MAX_USERS,
+     .count_offset = offsetof(mcx_topo_system_t, n_users), .sub = user_fields},
+    {.key = "groups", .type = MCX_CONF_LIST, .offset = offsetof(mcx_topo_system_t, groups),
+     .elem_size = sizeof(mcx_topo_group_t), .cap = MCX_TOPO_MAX_GROUPS,
+     .count_offset = offsetof(mcx_topo_system_t, n_groups), .sub = group_fields},
     {0},
 };
 
@@ -185,6 +263,94 @@ static int check_sub(const mcx_topo_sub_t *u, const char *path, const char *name
     return 0;
 }
 
+static bool is_sip_uri(const char *x)
+{
+    const char *at = strchr(x, '@');
+    return !strncmp(x, "sip:", 4) && at && at > x + 4 && at[1] && !strpbrk(x, " \t\"<>");
+}
+
+static const mcx_topo_group_t *find_group(const mcx_topo_system_t *s, const char *uri)
+{
+    for (unsigned i = 0; i < s->n_groups; i++)
+        if (!strcmp(s->groups[i].uri, uri))
+            return &s->groups[i];
+    return NULL;
+}
+
+/* Defaults derived from other keys: mcptt_id, profiles. */
+static int fill_defaults(mcx_topo_t *topo, const char *name, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < topo->n_systems; i++) {
+        mcx_topo_system_t *s = &topo->systems[i];
+        for (unsigned k = 0; k < s->n_users; k++) {
+            mcx_topo_user_t *u = &s->users[k];
+            if (!u->mcptt_id[0] &&
+                snprintf(u->mcptt_id, sizeof(u->mcptt_id), "sip:%s@%s", u->username, s->realm) >=
+                    (int)sizeof(u->mcptt_id))
+                return bad(err, errlen, name, "systems[%u].users[%u].mcptt_id: too long", i, k);
+            if (u->n_profiles == 0) {
+                snprintf(u->profiles[0], sizeof(u->profiles[0]), "builtin");
+                u->n_profiles = 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Users and groups (after fill_defaults). */
+static int check_users(const mcx_topo_system_t *s, const char *path, const char *name, char *err,
+                       size_t errlen)
+{
+    for (unsigned k = 0; k < s->n_users; k++) {
+        const mcx_topo_user_t *u = &s->users[k];
+        char up[96];
+        snprintf(up, sizeof(up), "%s.users[%u]", path, k);
+        for (const char *c = u->username; *c; c++)
+            if (!isalnum((unsigned char)*c) && !strchr("._-", *c))
+                return bad(err, errlen, name, "%s.username: '%s' has characters other than "
+                           "letters, digits, '.', '_', '-'", up, u->username);
+        if (!u->username[0])
+            return bad(err, errlen, name, "%s.username: empty", up);
+        if (!u->password[0])
+            return bad(err, errlen, name, "%s.password: empty", up);
+        if (!is_sip_uri(u->mcptt_id))
+            return bad(err, errlen, name, "%s.mcptt_id: '%s' is not a sip: URI", up, u->mcptt_id);
+        bool found = false;
+        for (unsigned m = 0; m < s->n_subs; m++)
+            found |= !strcmp(s->subs[m].impi, u->sip_identity);
+        if (!found)
+            return bad(err, errlen, name, "%s.sip_identity: '%s' is not the impi of a subscriber "
+                       "of this system", up, u->sip_identity);
+        for (unsigned g = 0; g < u->n_groups; g++)
+            if (!find_group(s, u->groups[g]))
+                return bad(err, errlen, name, "%s.groups[%u]: '%s' is not in this system's "
+                           "groups", up, g, u->groups[g]);
+        for (unsigned m = 0; m < k; m++) {
+            if (!strcmp(s->users[m].username, u->username))
+                return bad(err, errlen, name, "%s.username: '%s' is given twice", up,
+                           u->username);
+            if (!strcmp(s->users[m].mcptt_id, u->mcptt_id))
+                return bad(err, errlen, name, "%s.mcptt_id: '%s' is given twice", up,
+                           u->mcptt_id);
+        }
+    }
+    for (unsigned k = 0; k < s->n_groups; k++) {
+        const mcx_topo_group_t *g = &s->groups[k];
+        char gp[96];
+        snprintf(gp, sizeof(gp), "%s.groups[%u]", path, k);
+        if (!is_sip_uri(g->uri))
+            return bad(err, errlen, name, "%s.uri: '%s' is not a sip: URI", gp, g->uri);
+        for (unsigned m = 0; m < k; m++)
+            if (!strcmp(s->groups[m].uri, g->uri))
+                return bad(err, errlen, name, "%s.uri: '%s' is given twice", gp, g->uri);
+        for (unsigned m = 0; m < g->n_members; m++)
+            if (!mcx_topo_member_id(s, g->members[m]))
+                return bad(err, errlen, name, "%s.members[%u]: '%s' is neither a sip: URI nor a "
+                           "username of this system", gp, m, g->members[m]);
+    }
+    return 0;
+}
+
 int mcx_topo_validate(const mcx_topo_t *topo, const char *name, char *err, size_t errlen)
 {
     if (topo->n_systems == 0)
@@ -218,6 +384,9 @@ int mcx_topo_validate(const mcx_topo_t *topo, const char *name, char *err, size_
                     return bad(err, errlen, name, "%s.impi: '%s' is given twice", sp,
                                s->subs[k].impi);
         }
+        int rv = check_users(s, path, name, err, errlen);
+        if (rv)
+            return rv;
     }
     return 0;
 }
@@ -225,6 +394,8 @@ int mcx_topo_validate(const mcx_topo_t *topo, const char *name, char *err, size_
 static int load_common(int rv, const char *name, mcx_topo_t *topo, char *err, size_t errlen)
 {
     if (rv)
+        return rv;
+    if ((rv = fill_defaults(topo, name, err, errlen)))
         return rv;
     return mcx_topo_validate(topo, name, err, errlen);
 }
@@ -257,7 +428,7 @@ typedef struct {
 int mcx_topo_assign_ports(mcx_topo_t *topo, unsigned (*pick)(void *arg), void *arg, char *err,
                           size_t errlen)
 {
-    port_slot_t slots[MCX_TOPO_MAX_SYSTEMS * (3 + MCX_TOPO_MAX_SIPDB)];
+    port_slot_t slots[MCX_TOPO_MAX_SYSTEMS * (3 + MCX_TOPO_MAX_SIPDB + 6)];
     unsigned n = 0;
 
     for (unsigned i = 0; i < topo->n_systems; i++) {
@@ -282,7 +453,20 @@ int mcx_topo_assign_ports(mcx_topo_t *topo, unsigned (*pick)(void *arg), void *a
             snprintf(slots[n - 1].key, sizeof(slots[0].key), "systems[%u].sipdb.first_port%s", i,
                      d ? " (+index)" : "");
         }
-        for (unsigned k = n - 3 - s->sipdb.count; k < n; k++) {
+        /* The application plane from base+20, clear of up to 8 SIP databases. */
+        struct {
+            unsigned *port;
+            const char *key;
+        } app[] = {
+            {&s->https_port, "https_port"},   {&s->idms.port, "idms.port"},
+            {&s->cms.port, "cms.port"},       {&s->gms.port, "gms.port"},
+            {&s->server.sip_port, "server.sip_port"}, {&s->server.http_port, "server.http_port"},
+        };
+        for (unsigned a = 0; a < sizeof(app) / sizeof(app[0]); a++) {
+            slots[n++] = (port_slot_t){app[a].port, "", 20 + a};
+            snprintf(slots[n - 1].key, sizeof(slots[0].key), "systems[%u].%s", i, app[a].key);
+        }
+        for (unsigned k = n - 9 - s->sipdb.count; k < n; k++) {
             if (*slots[k].port == 0 && s->base_port) {
                 unsigned p = s->base_port + slots[k].offset;
                 if (p > 65535) {
@@ -346,6 +530,32 @@ void mcx_topo_scscf_host(const mcx_topo_system_t *s, char *out, size_t len)
 void mcx_topo_scscf_uri(const mcx_topo_system_t *s, char *out, size_t len)
 {
     snprintf(out, len, "sip:%s.%s:%u", s->scscf.name, s->realm, s->scscf.sip_port);
+}
+
+void mcx_topo_public_url(const mcx_topo_system_t *s, const char *what, char *out, size_t len)
+{
+    snprintf(out, len, "https://127.0.0.1:%u/%s", s->https_port, what);
+}
+
+void mcx_topo_server_psi(const mcx_topo_system_t *s, char *out, size_t len)
+{
+    snprintf(out, len, "sip:mcptt-server@%s", s->realm);
+}
+
+const char *mcx_topo_member_id(const mcx_topo_system_t *s, const char *member)
+{
+    for (unsigned i = 0; i < s->n_users; i++)
+        if (!strcmp(s->users[i].username, member) || !strcmp(s->users[i].mcptt_id, member))
+            return s->users[i].mcptt_id;
+    return is_sip_uri(member) ? member : NULL;
+}
+
+const mcx_topo_user_t *mcx_topo_user_of_impi(const mcx_topo_system_t *s, const char *impi)
+{
+    for (unsigned i = 0; i < s->n_users; i++)
+        if (!strcmp(s->users[i].sip_identity, impi))
+            return &s->users[i];
+    return NULL;
 }
 
 void mcx_topo_dproxy_id(const mcx_topo_system_t *s, char *out, size_t len)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * `mcx up` and `mcx down`: render and provision every system of a topology,
- * start its SIP databases, S-CSCF (Kamailio) and Diameter proxy in that order,
- * record each in the state file as it starts, and wait until the whole chain
- * is healthy; and stop exactly those processes again, newest first.
+ * start its SIP databases, S-CSCF (Kamailio), Diameter proxy, then the
+ * application plane (IdMS, CMS, GMS, MC service server, nginx) in that order,
+ * record each in the state file as it starts, and wait until each is
+ * healthy; and stop exactly those processes again, newest first.
  */
 #include "mcx-orch.h"
 
@@ -178,8 +179,168 @@ static int wait_healthy(const mcx_topo_system_t *s, const mcx_sys_paths_t *paths
     return 0;
 }
 
+/* Run `argv` to completion (a --check / -t run), output into `log`. */
+static int run_check(char *const argv[], const char *log, const char *what, char *err,
+                     size_t errlen)
+{
+    mcx_proc_t p = {0};
+    mcx_pathf(p.log, sizeof(p.log), "%s", log);
+    unlink(log);
+    int rv = mcx_proc_spawn(&p, argv);
+    if (rv) {
+        snprintf(err, errlen, "%s: cannot start: %s", argv[0], strerror(-rv));
+        return rv;
+    }
+    int status = 0;
+    while (waitpid(p.pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(err, errlen, "%s refused its configuration (see %s)", what, log);
+        log_tail(stderr, log, 10);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Wait until the probe of the newest process says healthy (and `file` exists). */
+static int wait_probe(const mcx_state_t *st, const char *file, uint64_t deadline, char *err,
+                      size_t errlen)
+{
+    const mcx_proc_t *p = &st->procs[st->n - 1];
+    char health[160] = "";
+    for (;;) {
+        int rv = check_alive(st, err, errlen);
+        if (rv)
+            return rv;
+        bool have = !file || access(file, F_OK) == 0;
+        if (have && mcx_proc_probe(p, health, sizeof(health)))
+            return 0;
+        if (mcx_now_us() > deadline) {
+            snprintf(err, errlen, "%s %s is not healthy: %s (log %s)", p->system, p->name,
+                     have ? health : "no JWKS file yet", p->log);
+            return -ETIMEDOUT;
+        }
+        sleep_ms(100);
+    }
+}
+
+typedef struct {
+    char idms[PATH_MAX], cms[PATH_MAX], gms[PATH_MAX], server[PATH_MAX], nginx[PATH_MAX];
+} app_bins_t;
+
+/* An HTTP daemon: `--check`, start, wait for /healthz (and the JWKS of the IdMS). */
+static int start_http_daemon(const mcx_topo_system_t *s, const mcx_up_opts_t *o,
+                             mcx_state_t *st, const char *bin, const char *name,
+                             const char *identity, unsigned port, const char *conf,
+                             const char *log, const char *wait_file, uint64_t deadline, char *err,
+                             size_t errlen)
+{
+    if (!bin[0]) {
+        printf("mcx: %s: %s not built: skipping\n", s->name, name);
+        fflush(stdout);
+        return 0;
+    }
+    char check_log[PATH_MAX + 16];
+    mcx_pathf(check_log, sizeof(check_log), "%s.check", log);
+    char *const check[] = {(char *)bin, "--check", "-c", (char *)conf, NULL};
+    int rv = run_check(check, check_log, name, err, errlen);
+    if (rv)
+        return rv;
+    mcx_proc_t p = {.probe = MCX_PROBE_HTTP, .port = port};
+    snprintf(p.system, sizeof(p.system), "%s", s->name);
+    snprintf(p.name, sizeof(p.name), "%s", name);
+    snprintf(p.identity, sizeof(p.identity), "%s", identity);
+    snprintf(p.realm, sizeof(p.realm), "%s", s->realm);
+    snprintf(p.log, sizeof(p.log), "%s", log);
+    char *const argv[] = {(char *)bin, "-c", (char *)conf, NULL};
+    if ((rv = record(o, st, &p, argv, err, errlen)))
+        return rv;
+    return wait_probe(st, wait_file, deadline, err, errlen);
+}
+
+static int up_app_plane(const mcx_topo_system_t *s, const mcx_sys_paths_t *paths,
+                        const mcx_up_opts_t *o, mcx_state_t *st, const app_bins_t *b,
+                        uint64_t deadline, char *err, size_t errlen)
+{
+    char id[MCX_TOPO_ID + 32];
+    mcx_topo_public_url(s, "idms", id, sizeof(id));
+    int rv = start_http_daemon(s, o, st, b->idms, "mcx-idms", id, s->idms.port, paths->idms_conf,
+                               paths->idms_log, paths->idms_jwks, deadline, err, errlen);
+    mcx_topo_public_url(s, "cms", id, sizeof(id));
+    if (!rv)
+        rv = start_http_daemon(s, o, st, b->cms, "mcx-cms", id, s->cms.port, paths->cms_conf,
+                               paths->cms_log, NULL, deadline, err, errlen);
+    mcx_topo_public_url(s, "gms", id, sizeof(id));
+    if (!rv)
+        rv = start_http_daemon(s, o, st, b->gms, "mcx-gms", id, s->gms.port, paths->gms_conf,
+                               paths->gms_log, NULL, deadline, err, errlen);
+    mcx_topo_server_psi(s, id, sizeof(id));
+    if (!rv)
+        rv = start_http_daemon(s, o, st, b->server, "mcx-server", id, s->server.http_port,
+                               paths->server_conf, paths->server_log, NULL, deadline, err,
+                               errlen);
+    if (rv)
+        return rv;
+    if (!b->nginx[0]) {
+        printf("mcx: %s: nginx not installed (Debian nginx-light): skipping\n", s->name);
+        return 0;
+    }
+    /* -e: the error log before the configuration is read (the built-in
+     * default is under /var/log); -p: the prefix for relative paths. */
+    char check_log[PATH_MAX + 16];
+    mcx_pathf(check_log, sizeof(check_log), "%s.check", paths->nginx_log);
+    char *const check[] = {(char *)b->nginx, "-t", "-q", "-e", (char *)paths->nginx_error_log, "-p",
+                           (char *)paths->nginx_dir, "-c", (char *)paths->nginx_conf, NULL};
+    if ((rv = run_check(check, check_log, "nginx -t", err, errlen)))
+        return rv;
+    /* Behind nginx the IdMS answers the health GET; without one any answer counts. */
+    bool idms_up = b->idms[0] != '\0';
+    mcx_proc_t p = {.probe = idms_up ? MCX_PROBE_HTTPS : MCX_PROBE_TLS, .port = s->https_port,
+                    .group = true}; /* master and workers */
+    snprintf(p.system, sizeof(p.system), "%s", s->name);
+    snprintf(p.name, sizeof(p.name), "nginx");
+    mcx_pathf(p.identity, sizeof(p.identity), "https://127.0.0.1:%u", s->https_port);
+    snprintf(p.realm, sizeof(p.realm), "%s", s->realm);
+    snprintf(p.log, sizeof(p.log), "%s", paths->nginx_log);
+    snprintf(p.ca, sizeof(p.ca), "%s", paths->certs.ca_cert);
+    char *const argv[] = {(char *)b->nginx, "-e", (char *)paths->nginx_error_log, "-p",
+                          (char *)paths->nginx_dir,
+                          "-c", (char *)paths->nginx_conf, "-g", "daemon off;", NULL};
+    if ((rv = record(o, st, &p, argv, err, errlen)))
+        return rv;
+    return wait_probe(st, NULL, deadline, err, errlen);
+}
+
+/* Certificates, the MC iFC, subscribers, IdMS accounts, XCAP documents. */
+static int prepare_system(const mcx_topo_system_t *s, const mcx_sys_paths_t *paths, char *err,
+                          size_t errlen)
+{
+    bool made = false;
+    int rv = mcx_certs_ensure(&paths->certs, s->realm, &made, err, errlen);
+    if (rv)
+        return rv;
+    printf("mcx: %s: TLS: %s (CA %s)\n", s->name, made ? "certificates made" : "certificates reused",
+           paths->certs.ca_cert);
+    char *ifc = NULL;
+    if (s->n_users) {
+        char why[PATH_MAX + 256];
+        ifc = mcx_render_mc_ifc(s, why, sizeof(why));
+        if (!ifc)
+            printf("mcx: %s: MC iFC template missing (%s): subscribers get no iFC\n", s->name,
+                   why);
+    }
+    rv = mcx_provision_system(s, paths->db, ifc, err, errlen);
+    free(ifc);
+    if (!rv)
+        rv = mcx_provision_idms(s, paths, stdout, err, errlen);
+    if (!rv)
+        rv = mcx_provision_xcap(s, paths, stdout, err, errlen);
+    fflush(stdout);
+    return rv;
+}
+
 static int up_system(const mcx_topo_system_t *s, const mcx_up_opts_t *o, mcx_state_t *st,
-                     const char *bins[4], char *err, size_t errlen)
+                     const char *bins[4], const app_bins_t *app, char *err, size_t errlen)
 {
     mcx_sys_paths_t *paths = calloc(1, sizeof(*paths));
     if (!paths)
@@ -187,7 +348,7 @@ static int up_system(const mcx_topo_system_t *s, const mcx_up_opts_t *o, mcx_sta
     mcx_render_paths(o->run_dir, s, paths);
     int rv = mcx_render_system(s, paths, mcx_kamailio_dir(), err, errlen);
     if (!rv)
-        rv = mcx_provision_system(s, paths->db, err, errlen);
+        rv = prepare_system(s, paths, err, errlen);
     char check_log[PATH_MAX + 16];
     mcx_pathf(check_log, sizeof(check_log), "%s/scscf-check.log", paths->dir);
     if (!rv) {
@@ -238,6 +399,8 @@ static int up_system(const mcx_topo_system_t *s, const mcx_up_opts_t *o, mcx_sta
     }
     if (!rv)
         rv = wait_healthy(s, paths, st, deadline, err, errlen);
+    if (!rv)
+        rv = up_app_plane(s, paths, o, st, app, deadline, err, errlen);
     free(paths);
     return rv;
 }
@@ -274,10 +437,19 @@ int mcx_up(mcx_topo_t *topo, const mcx_up_opts_t *o, mcx_state_t *st, char *err,
     }
     free(old);
 
+    /* The application plane: whatever is built runs, the rest is skipped. */
+    static app_bins_t app;
+    memset(&app, 0, sizeof(app));
+    mcx_find_program("mcx-idms", app.idms, sizeof(app.idms));
+    mcx_find_program("mcx-cms", app.cms, sizeof(app.cms));
+    mcx_find_program("mcx-gms", app.gms, sizeof(app.gms));
+    mcx_find_program("mcx-server", app.server, sizeof(app.server));
+    mcx_find_program("nginx", app.nginx, sizeof(app.nginx));
+
     memset(st, 0, sizeof(*st));
     int rv = 0;
     for (unsigned i = 0; !rv && i < topo->n_systems; i++)
-        rv = up_system(&topo->systems[i], o, st, bins, err, errlen);
+        rv = up_system(&topo->systems[i], o, st, bins, &app, err, errlen);
     if (rv)
         stop_all(st, o->run_dir);
     return rv;
@@ -311,17 +483,18 @@ int mcx_down(const char *run_dir, bool verbose)
 
 void mcx_print_table(FILE *fp, const mcx_state_t *st, bool probe)
 {
-    fprintf(fp, "%-8s %-11s %-22s %-7s %-7s %-28s %s\n", "SYSTEM", "PROCESS", "IDENTITY", "PID",
+    fprintf(fp, "%-8s %-11s %-30s %-7s %-7s %-28s %s\n", "SYSTEM", "PROCESS", "IDENTITY", "PID",
             "STATE", "LISTENS ON", "HEALTH");
     for (unsigned i = 0; i < st->n; i++) {
         const mcx_proc_t *p = &st->procs[i];
         char where[64], health[128] = "-";
+        static const char *const kind[] = {"Diameter", "SIP udp+tcp", "HTTP", "HTTPS", "HTTPS"};
         snprintf(where, sizeof(where), "127.0.0.1:%u %s", p->port,
-                 p->probe == MCX_PROBE_SIP ? "SIP udp+tcp" : "Diameter");
+                 p->probe <= MCX_PROBE_TLS ? kind[p->probe] : "?");
         bool alive = mcx_proc_alive(p);
         if (probe)
             mcx_proc_probe(p, health, sizeof(health));
-        fprintf(fp, "%-8s %-11s %-22s %-7d %-7s %-28s %s\n", p->system, p->name, p->identity,
+        fprintf(fp, "%-8s %-11s %-30s %-7d %-7s %-28s %s\n", p->system, p->name, p->identity,
                 (int)p->pid, alive ? "alive" : "dead", where, health);
     }
 }
