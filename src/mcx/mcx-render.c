@@ -373,9 +373,9 @@ char *mcx_render_rs_yaml(const mcx_topo_system_t *s, const mcx_sys_paths_t *p, c
     } else {
         char psi[MCX_TOPO_ID + 32];
         mcx_topo_server_psi(s, psi, sizeof(psi));
-        sb_printf(&b, "server:\n  psi: \"%s\"\n  sip_listen: 127.0.0.1\n  sip_port: %u\n"
-                      "  cms_url: \"http://127.0.0.1:%u\"\n",
-                  psi, s->server.sip_port, s->cms.port);
+        sb_printf(&b, "sip:\n  listen: 127.0.0.1\n  port: %u\n"
+                      "server:\n  psi: \"%s\"\n  cms_url: \"http://127.0.0.1:%u\"\n",
+                  s->server.sip_port, psi, s->cms.port);
     }
     return sb_take(&b);
 }

@@ -3,7 +3,10 @@
  * Rendering for `mcx up`: @NAME@ substitution with its two errors (a
  * placeholder without a value, a value never used), the real Kamailio
  * templates of configs/kamailio rendered completely, and the generated
- * mcx-sipdb / mcx-dproxy YAML wired to the right identities and ports.
+ * mcx-sipdb / mcx-dproxy YAML wired to the right identities and ports;
+ * the application plane: nginx.conf from configs/nginx (accepted by
+ * `nginx -t` when nginx is installed), the IdMS / CMS / GMS / MC server YAML
+ * (issuer, audiences, trust), the built-in user profile and group documents.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -152,6 +155,108 @@ static void test_template_with_new_placeholder(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+#define APP_TOPO                                                                                 \
+    "systems:\n  - name: alpha\n    realm: alpha.test\n    base_port: 30000\n"                    \
+    "    subscribers:\n      - {impi: alice@alpha.test, impus: [sip:alice@alpha.test], "          \
+    "password: pw}\n"                                                                             \
+    "    users:\n      - username: alice\n        password: secret\n"                           \
+    "        sip_identity: alice@alpha.test\n        groups: [sip:fire@alpha.test]\n"             \
+    "    groups:\n      - uri: sip:fire@alpha.test\n        display_name: Fire & Rescue\n"        \
+    "        members: [alice, sip:dispatch@alpha.test]\n"
+
+static mcx_topo_t app;
+
+static void load_app(void)
+{
+    if (mcx_topo_load_string("app.yaml", APP_TOPO, &app, err, sizeof(err)))
+        fail_msg("%s", err);
+    if (mcx_topo_assign_ports(&app, mcx_free_port, NULL, err, sizeof(err)))
+        fail_msg("%s", err);
+}
+
+static void test_render_app_plane(void **state)
+{
+    load_app();
+    const mcx_topo_system_t *s = &app.systems[0];
+    char dir[] = "/tmp/test-mcx-render-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    mcx_sys_paths_t p;
+    mcx_render_paths(dir, s, &p);
+    char kam[4096];
+    snprintf(kam, sizeof(kam), "%s/configs/kamailio", source_root);
+    setenv("MCX_NGINX_DIR", "", 1);
+    if (mcx_render_system(s, &p, kam, err, sizeof(err)))
+        fail_msg("%s", err);
+
+    char *n = slurp(p.nginx_conf);
+    assert_non_null(strstr(n, "listen 127.0.0.1:30020 ssl http2;"));
+    assert_non_null(strstr(n, "server 127.0.0.1:30021;"));
+    assert_non_null(strstr(n, "server 127.0.0.1:30022;"));
+    assert_non_null(strstr(n, "server 127.0.0.1:30023;"));
+    assert_non_null(strstr(n, "location /idms/ {\n            proxy_pass http://mcx_idms/;"));
+    assert_non_null(strstr(n, "X-Forwarded-Proto $scheme"));
+    assert_non_null(strstr(n, "ssl_protocols TLSv1.2 TLSv1.3;"));
+    assert_non_null(strstr(n, p.certs.cert));
+    assert_non_null(strstr(n, p.nginx_pid));
+    assert_null(strstr(n, "\nuser "));
+    assert_null(strchr(n, '@') && strstr(n, "@\n") ? "" : NULL);
+
+    char *y = slurp(p.idms_conf);
+    assert_non_null(strstr(y, "port: 30021"));
+    assert_non_null(strstr(y, "issuer: \"https://127.0.0.1:30020/idms\""));
+    assert_non_null(strstr(y, "- cms.alpha.test\n    - gms.alpha.test\n    - mcptt.alpha.test"));
+    assert_non_null(strstr(y, p.idms_jwks));
+    assert_non_null(strstr(y, p.idms_key));
+    assert_non_null(strstr(y, "access_token_lifetime: 3600"));
+
+    y = slurp(p.cms_conf);
+    assert_non_null(strstr(y, "port: 30022"));
+    assert_non_null(strstr(y, "audience: cms.alpha.test"));
+    assert_non_null(strstr(y, "- issuer: \"https://127.0.0.1:30020/idms\""));
+    assert_non_null(strstr(y, "xcap_root: \"https://127.0.0.1:30020/cms\""));
+    y = slurp(p.gms_conf);
+    assert_non_null(strstr(y, "audience: gms.alpha.test"));
+    assert_non_null(strstr(y, "xcap_root: \"https://127.0.0.1:30020/gms\""));
+    y = slurp(p.server_conf);
+    assert_non_null(strstr(y, "port: 30025"));
+    assert_non_null(strstr(y, "audience: mcptt.alpha.test"));
+    assert_non_null(strstr(y, "psi: \"sip:mcptt-server@alpha.test\""));
+    assert_non_null(strstr(y, "sip:\n  listen: 127.0.0.1\n  port: 30024\n"));
+    assert_non_null(strstr(y, "cms_url: \"http://127.0.0.1:30022\""));
+
+    /* nginx itself accepts what was rendered (certificates made first). */
+    if (access("/usr/sbin/nginx", X_OK) == 0) {
+        assert_int_equal(mcx_certs_ensure(&p.certs, s->realm, NULL, err, sizeof(err)), 0);
+        char cmd[4 * 4096];
+        snprintf(cmd, sizeof(cmd), "/usr/sbin/nginx -t -q -e '%s' -p '%s' -c '%s' 2>/dev/null",
+                 p.nginx_error_log, p.nginx_dir, p.nginx_conf);
+        assert_int_equal(system(cmd), 0);
+    }
+    char cmd[8192];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_documents(void **state)
+{
+    load_app();
+    const mcx_topo_system_t *s = &app.systems[0];
+    char *x = mcx_render_user_profile(s, &s->users[0], 0);
+    assert_non_null(strstr(x, "<mcptt-user-profile xmlns=\"urn:3gpp:mcptt:user-profile:1.0\" "
+                              "XUI-URI=\"sip:alice@alpha.test\" user-profile-index=\"0\">"));
+    assert_non_null(strstr(x, "<MCPTTGroupInfo>\n      <entry>\n        "
+                              "<uri-entry>sip:fire@alpha.test</uri-entry>"));
+    free(x);
+    x = mcx_render_group_doc(s, &s->groups[0]);
+    assert_non_null(strstr(x, "<group xmlns=\"urn:oma:xml:poc:list-service\">"));
+    assert_non_null(strstr(x, "<list-service uri=\"sip:fire@alpha.test\">"));
+    assert_non_null(strstr(x, "<display-name>Fire &amp; Rescue</display-name>"));
+    /* A username member becomes its MCPTT ID. */
+    assert_non_null(strstr(x, "<entry uri=\"sip:alice@alpha.test\"/>"));
+    assert_non_null(strstr(x, "<entry uri=\"sip:dispatch@alpha.test\"/>"));
+    free(x);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -162,6 +267,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unused_value),
         cmocka_unit_test(test_render_system),
         cmocka_unit_test(test_template_with_new_placeholder),
+        cmocka_unit_test(test_render_app_plane),
+        cmocka_unit_test(test_documents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -178,6 +178,128 @@ static void test_port_clash(void **state)
     assert_non_null(strstr(err, "systems[0].base_port"));
 }
 
+#define WITH_USERS(extra)                                                                        \
+    MINIMAL "    subscribers:\n      - {impi: alice@alpha.test, impus: [sip:alice@alpha.test], "   \
+            "password: pw}\n" extra
+
+static void test_app_defaults(void **state)
+{
+    assert_int_equal(load(MINIMAL), 0);
+    const mcx_topo_system_t *s = &topo.systems[0];
+    assert_int_equal(s->https_port, 0);
+    assert_int_equal(s->idms.access_token_lifetime, 3600);
+    assert_int_equal(s->idms.refresh_token_lifetime, 86400);
+    assert_int_equal(s->idms.code_lifetime, 60);
+    assert_string_equal(mcx_topo_log_levels[s->cms.log_level], "info");
+    assert_int_equal(s->n_users, 0);
+    assert_int_equal(s->n_groups, 0);
+}
+
+static void test_users_and_groups(void **state)
+{
+    int rv = load(WITH_USERS("    users:\n      - username: alice\n        password: pw\n"
+                             "        sip_identity: alice@alpha.test\n"
+                             "        groups: [sip:fire@alpha.test]\n"
+                             "      - {username: bob, password: x, mcptt_id: sip:b@alpha.test,\n"
+                             "         sip_identity: alice@alpha.test, profiles: [builtin, p.xml]}\n"
+                             "    groups:\n      - uri: sip:fire@alpha.test\n"
+                             "        members: [alice, sip:b@alpha.test]\n"
+                             "    idms: {port: 9001, access_token_lifetime: 300}\n"
+                             "    server: {sip_port: 9005, log_level: debug}\n"));
+    if (rv)
+        fail_msg("%s", err);
+    const mcx_topo_system_t *s = &topo.systems[0];
+    assert_int_equal(s->n_users, 2);
+    assert_string_equal(s->users[0].mcptt_id, "sip:alice@alpha.test");
+    assert_int_equal(s->users[0].n_profiles, 1);
+    assert_string_equal(s->users[0].profiles[0], "builtin");
+    assert_int_equal(s->users[1].n_profiles, 2);
+    assert_string_equal(s->users[1].profiles[1], "p.xml");
+    assert_string_equal(mcx_topo_member_id(s, "alice"), "sip:alice@alpha.test");
+    assert_string_equal(mcx_topo_member_id(s, "bob"), "sip:b@alpha.test");
+    assert_null(mcx_topo_member_id(s, "carol"));
+    assert_ptr_equal(mcx_topo_user_of_impi(s, "alice@alpha.test"), &s->users[0]);
+    assert_int_equal(s->idms.port, 9001);
+    assert_int_equal(s->idms.access_token_lifetime, 300);
+    assert_int_equal(s->server.sip_port, 9005);
+    assert_string_equal(mcx_topo_log_levels[s->server.log_level], "debug");
+}
+
+static void test_user_errors(void **state)
+{
+    /* Unknown keys and bad values name the file, the line and the key. */
+    expect_error(WITH_USERS("    users:\n      - username: a\n        password: p\n"
+                            "        sip_identity: alice@alpha.test\n        colour: red\n"),
+                 "t.yaml:10: systems[0].users[0].colour: unknown key");
+    expect_error(MINIMAL "    idms:\n      access_token_lifetime: 5\n", "t.yaml:5:");
+    expect_error(MINIMAL "    cms:\n      port: 70000\n", "systems[0].cms.port");
+    expect_error(MINIMAL "    https_port: -1\n", "https_port");
+    expect_error(MINIMAL "    gms:\n      log_level: loud\n", "systems[0].gms.log_level");
+    expect_error(WITH_USERS("    users:\n      - {username: a, sip_identity: alice@alpha.test}\n"),
+                 "password");
+    expect_error(WITH_USERS("    users:\n      - {username: a, password: p, "
+                            "sip_identity: nobody@alpha.test}\n"),
+                 "systems[0].users[0].sip_identity: 'nobody@alpha.test' is not the impi");
+    expect_error(WITH_USERS("    users:\n      - {username: a, password: p, "
+                            "sip_identity: alice@alpha.test, groups: [sip:none@alpha.test]}\n"),
+                 "systems[0].users[0].groups[0]: 'sip:none@alpha.test' is not in");
+    expect_error(WITH_USERS("    users:\n      - {username: 'a b', password: p, "
+                            "sip_identity: alice@alpha.test}\n"),
+                 "systems[0].users[0].username");
+    expect_error(WITH_USERS("    users:\n      - {username: a, password: p, mcptt_id: tel:1, "
+                            "sip_identity: alice@alpha.test}\n"),
+                 "systems[0].users[0].mcptt_id: 'tel:1' is not a sip: URI");
+    expect_error(WITH_USERS("    users:\n      - {username: a, password: p, "
+                            "sip_identity: alice@alpha.test}\n"
+                            "      - {username: a, password: q, mcptt_id: sip:z@alpha.test, "
+                            "sip_identity: alice@alpha.test}\n"),
+                 "systems[0].users[1].username: 'a' is given twice");
+    expect_error(MINIMAL "    groups:\n      - {uri: fire}\n",
+                 "systems[0].groups[0].uri: 'fire' is not a sip: URI");
+    expect_error(MINIMAL "    groups:\n      - {uri: sip:g@alpha.test, members: [nobody]}\n",
+                 "systems[0].groups[0].members[0]: 'nobody' is neither");
+    expect_error(MINIMAL "    groups:\n      - {uri: sip:g@alpha.test}\n"
+                         "      - {uri: sip:g@alpha.test}\n",
+                 "systems[0].groups[1].uri: 'sip:g@alpha.test' is given twice");
+}
+
+static unsigned next_port = 41000;
+static unsigned seq_pick(void *arg)
+{
+    return next_port++;
+}
+
+static void test_app_ports(void **state)
+{
+    assert_int_equal(load(MINIMAL "    base_port: 20000\n    sipdb: {count: 8}\n"
+                                  "    gms: {port: 25000}\n"), 0);
+    assert_int_equal(mcx_topo_assign_ports(&topo, seq_pick, NULL, err, sizeof(err)), 0);
+    const mcx_topo_system_t *s = &topo.systems[0];
+    assert_int_equal(s->sipdb_ports[7], 20010);
+    assert_int_equal(s->https_port, 20020);
+    assert_int_equal(s->idms.port, 20021);
+    assert_int_equal(s->cms.port, 20022);
+    assert_int_equal(s->gms.port, 25000);
+    assert_int_equal(s->server.sip_port, 20024);
+    assert_int_equal(s->server.http_port, 20025);
+
+    /* 0: picked, all different. */
+    assert_int_equal(load(MINIMAL), 0);
+    assert_int_equal(mcx_topo_assign_ports(&topo, seq_pick, NULL, err, sizeof(err)), 0);
+    s = &topo.systems[0];
+    unsigned ports[] = {s->https_port, s->idms.port, s->cms.port, s->gms.port,
+                        s->server.sip_port, s->server.http_port, s->scscf.sip_port};
+    for (unsigned a = 0; a < 7; a++) {
+        assert_int_not_equal(ports[a], 0);
+        for (unsigned b = 0; b < a; b++)
+            assert_int_not_equal(ports[a], ports[b]);
+    }
+    /* A clash with an application port names both keys. */
+    assert_int_equal(load(MINIMAL "    https_port: 9000\n    cms: {port: 9000}\n"), 0);
+    assert_int_equal(mcx_topo_assign_ports(&topo, seq_pick, NULL, err, sizeof(err)), -EADDRINUSE);
+    assert_non_null(strstr(err, "systems[0].cms.port: port 9000 is also systems[0].https_port"));
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -187,7 +309,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_subscriber_defaults), cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_missing_and_bad_values), cmocka_unit_test(test_subscriber_checks),
         cmocka_unit_test(test_ports_from_base),    cmocka_unit_test(test_ports_picked),
-        cmocka_unit_test(test_port_clash),
+        cmocka_unit_test(test_port_clash),        cmocka_unit_test(test_app_defaults),
+        cmocka_unit_test(test_users_and_groups),  cmocka_unit_test(test_user_errors),
+        cmocka_unit_test(test_app_ports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
