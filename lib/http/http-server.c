@@ -255,14 +255,17 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (st->too_large) {
-            /* Chunked body past the limit: MHD only lets us answer once the
-             * upload ends, so discard it, but do not stream forever. */
+            /* Chunked body past the limit: libmicrohttpd 0.9 only lets us
+             * answer once the upload ends, so the rest is read and dropped
+             * (never stored), up to a bound; past it the connection is cut. */
             st->discarded += n;
-            if (st->discarded > srv->max_body) {
+            if (st->discarded > 2 * srv->max_body + 65536) {
                 char addr[80];
                 client_addr(conn, addr, sizeof(addr));
-                MCX_NOTICE("http: %s %s from %s: oversized body keeps coming, closing",
-                           method, url, addr);
+                atomic_fetch_add_explicit(&srv->too_large, 1, memory_order_relaxed);
+                MCX_NOTICE("http: %s %s from %s refused: body larger than %zu bytes keeps "
+                           "coming, connection closed",
+                           method, url, addr, srv->max_body);
                 return MHD_NO;
             }
             return MHD_YES;
