@@ -353,9 +353,14 @@ def test_functional_alias_activation(cms):
     assert fa_status(cms) == {ic: [], e1: [ALICE]}
 
     # the status and definitions are read-only over HTTP
-    for doc in ("status.xml", "definitions.xml"):
-        st, _, _ = cms.put("/%s/global/%s" % (FA, doc), activation(), ctype=FA_MIME)
-        assert st in (403, 405)
+    # (status.xml: lib/xcap validates before the access check, and only mcx-cms may
+    # write a status document at all, hence 409 constraint-failure rather than 403)
+    st, _, body = cms.put("/%s/global/status.xml" % FA, activation(), ctype=FA_MIME)
+    assert st == 409 and xcap_error(body) == ("constraint-failure",
+                                              "status.xml is written by the CMS only")
+    st, _, _ = cms.put("/%s/global/definitions.xml" % FA, activation(), ctype=FA_MIME)
+    assert st in (403, 405)
+    assert fa_status(cms) == {ic: [], e1: [ALICE]}
     cms.restart()
     assert fa_status(cms) == {ic: [], e1: [ALICE]}
 
@@ -461,3 +466,30 @@ def test_sample_documents_accepted(cms, doc, xsd):
         return
     st, _, rbody = cms.put("/%s/users/%s/%s" % (auid, ALICE, doc), body, ctype=mime)
     assert st == 201, rbody
+
+
+def test_functional_alias_concurrent_activations_respect_limit(cms):
+    """Many users racing for a one-holder alias: exactly one gets it."""
+    import threading
+    defs = SAMPLES / "functional-alias-definitions.xml"
+    users = ["sip:u%d@alpha.test" % i for i in range(12)]
+    text = defs.read_text().replace(
+        "<allowed-user>sip:bob@alpha.test</allowed-user>",
+        "".join("<allowed-user>%s</allowed-user>" % u for u in users), 1)
+    (cms.tmp / "defs.xml").write_text(text)
+    cms.provision_global(FA, "definitions.xml", cms.tmp / "defs.xml")
+    ic = "sip:fa-incident-commander@alpha.test"
+    results = {}
+
+    def go(u):
+        results[u] = cms.put("/%s/users/%s/activation.xml" % (FA, u), activation(ic), who=u,
+                             ctype=FA_MIME)[0]
+
+    threads = [threading.Thread(target=go, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results.values()) == [201] + [409] * (len(users) - 1)
+    winner = [u for u, st in results.items() if st == 201]
+    assert fa_status(cms)[ic] == winner
