@@ -188,29 +188,50 @@ char *mcx_render_mc_ifc(const mcx_topo_system_t *s, char *err, size_t errlen)
 /* mcxctl                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Run argv (absolute argv[0]); its stdout+stderr into out. Exit status or -errno. */
-static int run_tool(char *const argv[], char *out, size_t outlen)
+/*
+ * Run argv (absolute argv[0]) with `input` (or nothing) on its stdin; its
+ * stdout+stderr into out. Exit status or -errno.
+ */
+static int run_tool_in(char *const argv[], const char *input, char *out, size_t outlen)
 {
-    int pfd[2];
+    int pfd[2], ifd[2];
     if (pipe2(pfd, O_CLOEXEC))
         return -errno;
-    pid_t pid = fork();
-    if (pid < 0) {
+    if (pipe2(ifd, O_CLOEXEC)) {
         int e = errno;
         close(pfd[0]);
         close(pfd[1]);
         return -e;
     }
+    /* A password line is far below the pipe's buffer: written before the fork. */
+    if (input) {
+        size_t n = strlen(input);
+        if (write(ifd[1], input, n) != (ssize_t)n || write(ifd[1], "\n", 1) != 1) {
+            close(ifd[0]);
+            close(ifd[1]);
+            close(pfd[0]);
+            close(pfd[1]);
+            return -EIO;
+        }
+    }
+    close(ifd[1]);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        close(ifd[0]);
+        return -e;
+    }
     if (pid == 0) {
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul >= 0)
-            dup2(nul, 0);
+        dup2(ifd[0], 0);
         dup2(pfd[1], 1);
         dup2(pfd[1], 2);
         execv(argv[0], argv);
         _exit(127);
     }
     close(pfd[1]);
+    close(ifd[0]);
     size_t n = 0;
     for (;;) {
         char buf[512];
@@ -233,6 +254,11 @@ static int run_tool(char *const argv[], char *out, size_t outlen)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+static int run_tool(char *const argv[], char *out, size_t outlen)
+{
+    return run_tool_in(argv, NULL, out, outlen);
+}
+
 /* Is the mcxctl noun implemented? (The scaffolding answers "not built yet".) */
 static bool noun_built(const char *mcxctl, const char *noun)
 {
@@ -245,37 +271,6 @@ static bool noun_built(const char *mcxctl, const char *noun)
 #define MC_SCOPES                                                                               \
     "openid 3gpp:mc:ptt_service 3gpp:mc:ptt_config_management_service "                         \
     "3gpp:mc:ptt_group_management_service 3gpp:mc:ptt_key_management_service"
-
-/*
- * `mcxctl --db DB NOUN add ARGS...`; when the record exists already (a second
- * `mcx up`), the same with `update`.
- */
-static int add_or_update(const char *mcxctl, const char *db, const char *noun, const char *what,
-                         const char *const args[], size_t nargs, char *err, size_t errlen)
-{
-    char *argv[32];
-    size_t n = 0;
-    argv[n++] = (char *)mcxctl;
-    argv[n++] = "--db";
-    argv[n++] = (char *)db;
-    argv[n++] = (char *)noun;
-    size_t verb = n;
-    argv[n++] = "add";
-    for (size_t i = 0; i < nargs && n < 31; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    char out[512];
-    int rv = run_tool(argv, out, sizeof(out));
-    if (rv > 0 && strstr(out, "exist")) {
-        argv[verb] = "update";
-        rv = run_tool(argv, out, sizeof(out));
-    }
-    if (rv) {
-        snprintf(err, errlen, "mcxctl %s add %s: %s", noun, what, out[0] ? out : "failed");
-        return -EIO;
-    }
-    return 0;
-}
 
 int mcx_provision_idms(const mcx_topo_system_t *s, const mcx_sys_paths_t *p, FILE *out,
                        char *err, size_t errlen)
@@ -290,19 +285,39 @@ int mcx_provision_idms(const mcx_topo_system_t *s, const mcx_sys_paths_t *p, FIL
                 s->name);
         return 0;
     }
-    const char *client[] = {"--client-id", "mcx-ue", "--redirect-uri",
-                            "org.mcxcore.ue:/oauth2redirect", "--scope", MC_SCOPES};
-    int rv = add_or_update(mcxctl, p->idms_db, "client", "mcx-ue", client, 6, err, errlen);
-    for (unsigned i = 0; !rv && i < s->n_users; i++) {
-        const mcx_topo_user_t *u = &s->users[i];
-        const char *args[] = {"--username", u->username, "--password", u->password,
-                              "--mcptt-id", u->mcptt_id};
-        rv = add_or_update(mcxctl, p->idms_db, "user", u->username, args, 6, err, errlen);
+    char o[512];
+    char *db = (char *)p->idms_db;
+    /* The client: added once, left as it is on a later `mcx up` (a delete
+     * and add would revoke its refresh tokens). */
+    char *show[] = {mcxctl, "--db", db, "client", "show", "--client-id", "mcx-ue", NULL};
+    if (run_tool(show, o, sizeof(o)) != 0) {
+        char *add[] = {mcxctl, "--db", db, "client", "add", "--client-id", "mcx-ue",
+                       "--redirect-uri", "org.mcxcore.ue:/oauth2redirect", "--scope", MC_SCOPES,
+                       NULL};
+        if (run_tool(add, o, sizeof(o)) != 0) {
+            snprintf(err, errlen, "mcxctl client add mcx-ue: %s", o[0] ? o : "failed");
+            return -EIO;
+        }
     }
-    if (!rv)
-        fprintf(out, "mcx: %s: IdMS: client mcx-ue and %u user(s) provisioned\n", s->name,
-                s->n_users);
-    return rv;
+    /* Users: add, or update password and MCPTT ID when there already. The
+     * password goes through stdin, never the command line. */
+    for (unsigned i = 0; i < s->n_users; i++) {
+        const mcx_topo_user_t *u = &s->users[i];
+        char *argv[] = {mcxctl, "--db", db, "user", "add", "--username", (char *)u->username,
+                        "--password", "-", "--mcptt-id", (char *)u->mcptt_id, NULL};
+        int rv = run_tool_in(argv, u->password, o, sizeof(o));
+        if (rv > 0 && strstr(o, "exist")) {
+            argv[4] = "update";
+            rv = run_tool_in(argv, u->password, o, sizeof(o));
+        }
+        if (rv) {
+            snprintf(err, errlen, "mcxctl user add %s: %s", u->username, o[0] ? o : "failed");
+            return -EIO;
+        }
+    }
+    fprintf(out, "mcx: %s: IdMS: client mcx-ue and %u user(s) provisioned\n", s->name,
+            s->n_users);
+    return 0;
 }
 
 /* Write `text` to a temporary file under dir and `mcxctl xcap put` it. */
