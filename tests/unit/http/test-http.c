@@ -7,7 +7,11 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -308,6 +312,31 @@ static void test_body_limit(void **state)
     /* Chunked, no Content-Length: counted while reading. */
     request("POST", "/chunked", NULL, big, 2000, true, &r);
     assert_int_equal(r.status, 413);
+    assert_int_equal(seen.calls, before + 1);
+
+    /* Expect: 100-continue with a too large Content-Length: 413 at once,
+     * no "100 Continue", the body never sent. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    static const char hdrs[] = "POST /expect HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
+                               "Expect: 100-continue\r\n\r\n";
+    assert_int_equal(write(fd, hdrs, sizeof(hdrs) - 1), (ssize_t)(sizeof(hdrs) - 1));
+    char resp[512] = "";
+    size_t got = 0;
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    for (;;) {
+        ssize_t k = read(fd, resp + got, sizeof(resp) - 1 - got);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+        resp[got] = '\0';
+    }
+    close(fd);
+    assert_int_equal(strncmp(resp, "HTTP/1.1 413 ", 13), 0);
+    assert_null(strstr(resp, "100 Continue"));
     assert_int_equal(seen.calls, before + 1);
 
     /* A chunked stream far past the limit is cut off, still unseen. */

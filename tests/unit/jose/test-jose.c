@@ -223,6 +223,26 @@ static void test_sign_verify(void **state)
     free(tok);
 }
 
+/* Many signatures: R or S with leading zero bytes must still be 32 bytes each. */
+static void test_many_signatures(void **state)
+{
+    fx_t *fx = *state;
+    char why[200];
+    for (int i = 0; i < 600; i++) {
+        json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:i}", "iss", ISS, "aud",
+                                   "cms.alpha.test", "scope", GOOD_SCOPE, "exp",
+                                   (json_int_t)NOW + 60, "n", i);
+        char *tok = NULL;
+        assert_int_equal(mcx_jose_sign(fx->key, "at+jwt", claims, &tok), 0);
+        json_decref(claims);
+        mcx_jose_status_t st = check(fx, tok, why);
+        if (st != MCX_JOSE_OK)
+            print_error("token %d: %s\n", i, why);
+        assert_int_equal(st, MCX_JOSE_OK);
+        free(tok);
+    }
+}
+
 /* cjose's own verifier accepts what we sign. */
 static void test_cjose_agrees(void **state)
 {
@@ -626,6 +646,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sign_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cjose_agrees, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_signatures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test(test_pyjwt_interop),
         cmocka_unit_test_setup_teardown(test_key_files, setup, teardown),
