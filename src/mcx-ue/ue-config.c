@@ -146,6 +146,104 @@ static const mcx_conf_field_t sip_fields[] = {
     {0},
 };
 
+#define M(f) offsetof(ue_mc_conf_t, f)
+static const mcx_conf_field_t mc_fields[] = {
+    {.key = "idms_url",
+     .type = MCX_CONF_STRING,
+     .offset = M(idms_url),
+     .size = UE_URL_MAX,
+     .def = "",
+     .help = "IdMS issuer (base URL), e.g. https://127.0.0.1:8443/idms"},
+    {.key = "cms_url",
+     .type = MCX_CONF_STRING,
+     .offset = M(cms_url),
+     .size = UE_URL_MAX,
+     .def = "",
+     .help = "CMS XCAP root, e.g. https://127.0.0.1:8443/cms"},
+    {.key = "gms_url",
+     .type = MCX_CONF_STRING,
+     .offset = M(gms_url),
+     .size = UE_URL_MAX,
+     .def = "",
+     .help = "GMS XCAP root, e.g. https://127.0.0.1:8443/gms"},
+    {.key = "ca_file",
+     .type = MCX_CONF_STRING,
+     .offset = M(ca_file),
+     .size = UE_PATH_MAX,
+     .def = "",
+     .help = "PEM file of the CAs trusted for the HTTPS servers; default: system store"},
+    {.key = "allow_plain_http",
+     .type = MCX_CONF_BOOL,
+     .offset = M(allow_plain_http),
+     .def = "false",
+     .help = "accept http:// URLs (tests without the TLS proxy only)"},
+    {.key = "username",
+     .type = MCX_CONF_STRING,
+     .offset = M(username),
+     .size = UE_ID_MAX,
+     .def = "",
+     .help = "MC service user name at the IdMS"},
+    {.key = "password",
+     .type = MCX_CONF_STRING,
+     .offset = M(password),
+     .size = UE_ID_MAX,
+     .def = "",
+     .help = "MC service user password (or password_file)"},
+    {.key = "password_file",
+     .type = MCX_CONF_STRING,
+     .offset = M(password_file),
+     .size = UE_PATH_MAX,
+     .def = "",
+     .help = "file whose first line is the password"},
+    {.key = "client_id",
+     .type = MCX_CONF_STRING,
+     .offset = M(client_id),
+     .size = 128,
+     .def = "mcx-ue"},
+    {.key = "redirect_uri",
+     .type = MCX_CONF_STRING,
+     .offset = M(redirect_uri),
+     .size = UE_ID_MAX,
+     .def = "org.mcxcore.ue:/oauth2redirect"},
+    {.key = "scopes",
+     .type = MCX_CONF_STRING,
+     .offset = M(scopes),
+     .size = 512,
+     .def = "openid 3gpp:mc:ptt_service 3gpp:mc:ptt_config_management_service "
+            "3gpp:mc:ptt_group_management_service"},
+    {.key = "mcptt_id",
+     .type = MCX_CONF_STRING,
+     .offset = M(mcptt_id),
+     .size = UE_ID_MAX,
+     .def = "",
+     .help = "MC service ID (XCAP user); default: the access token's mcptt_id"},
+    {.key = "server_psi",
+     .type = MCX_CONF_STRING,
+     .offset = M(server_psi),
+     .size = UE_ID_MAX,
+     .def = "",
+     .help = "MC service server PSI; default sip:mcptt-server@<domain>"},
+    {.key = "publish_expires",
+     .type = MCX_CONF_UINT,
+     .offset = M(publish_expires),
+     .def = "3600",
+     .min = 1,
+     .max = 86400},
+    {.key = "state_dir",
+     .type = MCX_CONF_STRING,
+     .offset = M(state_dir),
+     .size = UE_PATH_MAX,
+     .def = "",
+     .help = "directory for downloaded documents, ETags and tokens (0700)"},
+    {.key = "http_timeout_s",
+     .type = MCX_CONF_UINT,
+     .offset = M(http_timeout_s),
+     .def = "10",
+     .min = 1,
+     .max = 300},
+    {0},
+};
+
 const mcx_conf_field_t ue_conf_table[] = {
     {.key = "isim",
      .type = MCX_CONF_MAP,
@@ -153,6 +251,7 @@ const mcx_conf_field_t ue_conf_table[] = {
      .sub = isim_fields,
      .required = true},
     {.key = "sip", .type = MCX_CONF_MAP, .offset = offsetof(ue_config_t, sip), .sub = sip_fields},
+    {.key = "mc", .type = MCX_CONF_MAP, .offset = offsetof(ue_config_t, mc), .sub = mc_fields},
     {.key = "log_level",
      .type = MCX_CONF_ENUM,
      .offset = offsetof(ue_config_t, log_level),
@@ -182,6 +281,90 @@ static int impu_host(const char *impu, char *out, size_t outlen)
     memcpy(out, h, n);
     out[n] = '\0';
     return 0;
+}
+
+static bool url_ok(const char *url, bool plain)
+{
+    return !strncmp(url, "https://", 8) || (plain && !strncmp(url, "http://", 7));
+}
+
+/* Read the first line of `path` into out (trailing CR/LF removed). */
+static int read_password(const char *path, char *out, size_t outlen)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return -errno;
+    int rv = fgets(out, (int)outlen, fp) ? 0 : -EINVAL;
+    fclose(fp);
+    if (!rv)
+        out[strcspn(out, "\r\n")] = '\0';
+    if (!rv && !out[0])
+        rv = -EINVAL;
+    return rv;
+}
+
+static int check_mc(const char *name, ue_config_t *cfg, char *err, size_t errlen)
+{
+    ue_mc_conf_t *mc = &cfg->mc;
+    struct {
+        const char *key;
+        char *val;
+    } urls[] = {{"mc.idms_url", mc->idms_url},
+                {"mc.cms_url", mc->cms_url},
+                {"mc.gms_url", mc->gms_url}};
+    char what[160];
+    for (size_t i = 0; i < 3; i++) {
+        char *u = urls[i].val;
+        if (!u[0])
+            continue;
+        if (!url_ok(u, mc->allow_plain_http)) {
+            snprintf(what, sizeof(what), "%s: must be an https:// URL%s", urls[i].key,
+                     mc->allow_plain_http ? " or http://" : " (TLS is mandatory on CSC-1/2/4)");
+            return fail(err, errlen, name, what);
+        }
+        if (strpbrk(u, " \"<>?#"))
+            return fail(err, errlen, name, "mc: URLs must not hold spaces, quotes, query or fragment");
+        /* Relative paths are appended: keep the base without a trailing slash. */
+        size_t n = strlen(u);
+        while (n > 8 && u[n - 1] == '/')
+            u[--n] = '\0';
+    }
+    if ((mc->cms_url[0] || mc->gms_url[0]) && !mc->idms_url[0])
+        return fail(err, errlen, name, "mc.cms_url/gms_url need mc.idms_url (the access token)");
+    if (!mc->idms_url[0])
+        return 0;
+    if (!mc->username[0])
+        return fail(err, errlen, name, "mc.username: required with mc.idms_url");
+    if (mc->password[0] && mc->password_file[0])
+        return fail(err, errlen, name, "mc: give password or password_file, not both");
+    if (mc->password_file[0]) {
+        int rv = read_password(mc->password_file, mc->password, sizeof(mc->password));
+        if (rv) {
+            snprintf(what, sizeof(what), "mc.password_file: %s",
+                     rv == -EINVAL ? "empty or unreadable first line" : strerror(-rv));
+            return fail(err, errlen, name, what);
+        }
+    }
+    if (!mc->password[0])
+        return fail(err, errlen, name, "mc.password: required with mc.idms_url");
+    if (!mc->client_id[0] || !mc->redirect_uri[0] || !mc->scopes[0])
+        return fail(err, errlen, name, "mc: client_id, redirect_uri and scopes must not be empty");
+    if (!mc->server_psi[0]) {
+        char psi[UE_ID_MAX + 32];
+        snprintf(psi, sizeof(psi), "sip:mcptt-server@%s", cfg->isim.domain);
+        if (mcx_strlcpy(mc->server_psi, psi, sizeof(mc->server_psi)))
+            return fail(err, errlen, name, "mc.server_psi: the default is too long; give one");
+    }
+    if (strncmp(mc->server_psi, "sip:", 4) || strpbrk(mc->server_psi, "\" <>"))
+        return fail(err, errlen, name, "mc.server_psi: not a sip: URI");
+    if (mc->mcptt_id[0] && strpbrk(mc->mcptt_id, "\" <>/?#"))
+        return fail(err, errlen, name, "mc.mcptt_id: must be a bare URI");
+    return 0;
+}
+
+bool ue_config_has_mc(const ue_config_t *cfg)
+{
+    return cfg->mc.idms_url[0] != '\0';
 }
 
 static int check(const char *name, ue_config_t *cfg, char *err, size_t errlen)
@@ -235,7 +418,7 @@ static int check(const char *name, ue_config_t *cfg, char *err, size_t errlen)
     }
     if (!cfg->have_aka && !is->password[0])
         return fail(err, errlen, name, "isim: neither AKA keys (k, op/opc) nor a password");
-    return 0;
+    return check_mc(name, cfg, err, errlen);
 }
 
 int ue_config_load(const char *path, ue_config_t *cfg, char *err, size_t errlen)
@@ -259,4 +442,5 @@ void ue_config_wipe(ue_config_t *cfg)
     OPENSSL_cleanse(cfg->isim.op_hex, sizeof(cfg->isim.op_hex));
     OPENSSL_cleanse(cfg->isim.opc_hex, sizeof(cfg->isim.opc_hex));
     OPENSSL_cleanse(cfg->isim.password, sizeof(cfg->isim.password));
+    OPENSSL_cleanse(cfg->mc.password, sizeof(cfg->mc.password));
 }

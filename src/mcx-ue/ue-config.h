@@ -44,9 +44,31 @@ typedef struct {
     char user_agent[64];
 } ue_sip_conf_t;
 
+/* The MC service side (TS 23.280 10.1.1.1): IdMS, CMS, GMS, MC service server. */
+#define UE_URL_MAX 1024
+typedef struct {
+    char idms_url[UE_URL_MAX]; /* IdMS issuer / base URL; "" = no MC phases */
+    char cms_url[UE_URL_MAX];  /* CMS XCAP root */
+    char gms_url[UE_URL_MAX];  /* GMS XCAP root */
+    char ca_file[UE_PATH_MAX];
+    bool allow_plain_http;
+    char username[UE_ID_MAX];
+    char password[UE_ID_MAX];
+    char password_file[UE_PATH_MAX];
+    char client_id[128];
+    char redirect_uri[UE_ID_MAX];
+    char scopes[512];
+    char mcptt_id[UE_ID_MAX];   /* "" = from the access token, else the IMPU */
+    char server_psi[UE_ID_MAX]; /* "" = sip:mcptt-server@<domain> */
+    uint32_t publish_expires;
+    char state_dir[UE_PATH_MAX]; /* "" = keep nothing on disk */
+    uint32_t http_timeout_s;
+} ue_mc_conf_t;
+
 typedef struct {
     ue_isim_conf_t isim;
     ue_sip_conf_t sip;
+    ue_mc_conf_t mc;
     int log_level;
     /* Derived by ue_config_load(): */
     uint8_t k[MCX_AKA_K_LEN];
@@ -68,7 +90,10 @@ int ue_config_load(const char *path, ue_config_t *cfg, char *err, size_t errlen)
 int ue_config_load_string(const char *name, const char *text, ue_config_t *cfg, char *err,
                           size_t errlen);
 
-/* Forget the key material held in *cfg (K, OP, OPc, password). */
+/* True when the `mc:` section names an IdMS (the MC phases can run). */
+bool ue_config_has_mc(const ue_config_t *cfg);
+
+/* Forget the key material held in *cfg (K, OP, OPc, passwords). */
 void ue_config_wipe(ue_config_t *cfg);
 
 #endif /* UE_CONFIG_H */

@@ -25,15 +25,19 @@
 typedef enum {
     ST_REGISTERING,   /* initial registration in progress */
     ST_REGISTERED,    /* registered; a refresh may be in flight */
+    ST_DEREG_PENDING, /* registered; a hook finishes before we de-register */
     ST_DEREGISTERING, /* REGISTER with Expires 0 in flight */
     ST_DONE,
 } ue_state_t;
 
-typedef struct {
+struct ue_reg_s {
     const ue_config_t *cfg;
     ue_isim_t *isim;
     bool once;
     FILE *out;
+    const ue_reg_hooks_t *hooks;
+    int pending_code; /* exit status asked for by a hook */
+    char service_route[1024];
 
     struct sip *sip;
     struct sip_request *req;
@@ -68,7 +72,7 @@ typedef struct {
     struct tmr tmr_guard;
     int sfd;
     int exit_code;
-} ue_reg_t;
+};
 
 static void say(ue_reg_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(ue_reg_t *r, const char *fmt, ...)
@@ -98,6 +102,8 @@ static void finish(ue_reg_t *r, int code, const char *fmt, ...)
     }
     r->exit_code = code;
     r->state = ST_DONE;
+    if (r->hooks && r->hooks->stopped)
+        r->hooks->stopped(r->hooks->arg);
     tmr_cancel(&r->tmr_refresh);
     tmr_cancel(&r->tmr_guard);
     r->req = mem_deref(r->req);
@@ -394,7 +400,43 @@ static bool print_cb(const struct sip_hdr *hdr, const struct sip_msg *msg, void 
     return false;
 }
 
+static bool route_cb(const struct sip_hdr *hdr, const struct sip_msg *msg, void *arg)
+{
+    ue_reg_t *r = arg;
+    size_t used = strlen(r->service_route);
+    if (used + hdr->val.l + 3 < sizeof(r->service_route))
+        snprintf(r->service_route + used, sizeof(r->service_route) - used, "%s%.*s",
+                 used ? ", " : "", (int)hdr->val.l, hdr->val.p);
+    return false;
+}
+
 static void refresh_due(void *arg);
+
+/* De-register, unless a hook holds it (it then calls ue_reg_deregister). */
+static void begin_dereg(ue_reg_t *r)
+{
+    tmr_cancel(&r->tmr_refresh);
+    if (r->hooks && r->hooks->before_dereg && r->hooks->before_dereg(r->hooks->arg, r)) {
+        r->state = ST_DEREG_PENDING;
+        return;
+    }
+    r->state = ST_DEREGISTERING;
+    start_attempt(r, 0);
+}
+
+void ue_reg_deregister(ue_reg_t *r, int exit_code)
+{
+    if (exit_code > r->pending_code)
+        r->pending_code = exit_code;
+    if (r->state != ST_REGISTERED && r->state != ST_DEREG_PENDING)
+        return;
+    tmr_cancel(&r->tmr_refresh);
+    tmr_cancel(&r->tmr_guard);
+    r->req = mem_deref(r->req);
+    r->refreshing = false;
+    r->state = ST_DEREGISTERING;
+    start_attempt(r, 0);
+}
 
 static void handle_ok(ue_reg_t *r, const struct sip_msg *msg)
 {
@@ -402,10 +444,12 @@ static void handle_ok(ue_reg_t *r, const struct sip_msg *msg)
     if (r->state == ST_DEREGISTERING) {
         forget(r);
         say(r, "DEREGISTERED %s", r->cfg->isim.impu);
-        finish(r, UE_EXIT_OK, NULL);
+        finish(r, r->pending_code, NULL);
         return;
     }
     sip_msg_xhdr_apply(msg, true, "Service-Route", print_cb, r);
+    r->service_route[0] = '\0';
+    sip_msg_xhdr_apply(msg, true, "Service-Route", route_cb, r);
     sip_msg_xhdr_apply(msg, true, "P-Associated-URI", print_cb, r);
     sip_msg_xhdr_apply(msg, true, "Path", print_cb, r);
     contact_scan_t cs = {.r = r, .ours = -1, .any = -1};
@@ -427,11 +471,18 @@ static void handle_ok(ue_reg_t *r, const struct sip_msg *msg)
     uint32_t refresh = r->granted / 2 ? r->granted / 2 : 1;
     say(r, "%s %s expires %u s", r->refreshing ? "REREGISTERED" : "REGISTERED", r->cfg->isim.impu,
         r->granted);
-    r->state = ST_REGISTERED;
+    bool was_refresh = r->refreshing;
+    bool held = r->state == ST_DEREG_PENDING;
+    r->state = held ? ST_DEREG_PENDING : ST_REGISTERED;
     r->refreshing = false;
+    if (r->hooks && r->hooks->registered)
+        r->hooks->registered(r->hooks->arg, r, r->sip, &r->route, r->service_route, was_refresh);
+    if (r->state != ST_REGISTERED && r->state != ST_DEREG_PENDING)
+        return; /* the hook de-registered or ended the run */
+    if (held)
+        return;
     if (r->once) {
-        r->state = ST_DEREGISTERING;
-        start_attempt(r, 0);
+        begin_dereg(r);
         return;
     }
     say(r, "    refresh in %u s", refresh);
@@ -492,8 +543,11 @@ static void signal_readable(int flags, void *arg)
         tmr_cancel(&r->tmr_guard);
         r->req = mem_deref(r->req);
         r->refreshing = false;
-        r->state = ST_DEREGISTERING;
-        start_attempt(r, 0);
+        begin_dereg(r);
+        break;
+    case ST_DEREG_PENDING:
+        /* A second signal: do not wait for the hook any longer. */
+        ue_reg_deregister(r, r->pending_code);
         break;
     case ST_REGISTERING:
         finish(r, UE_EXIT_REFUSED, "interrupted before the registration completed");
@@ -522,6 +576,7 @@ int ue_reg_run(const ue_config_t *cfg, ue_isim_t *isim, const ue_reg_opts_t *opt
     r->isim = isim;
     r->once = opts->once;
     r->out = opts->out ? opts->out : stdout;
+    r->hooks = opts->hooks;
     r->sfd = -1;
     r->exit_code = UE_EXIT_REFUSED;
     tmr_init(&r->tmr_refresh);

@@ -19,10 +19,41 @@
 #define UE_EXIT_REFUSED 1 /* refused, timed out, lost */
 #define UE_EXIT_USAGE 2
 
+struct sip;
+struct uri;
+typedef struct ue_reg_s ue_reg_t;
+
+/*
+ * Hooks for what rides on the registration (service authorization). All run
+ * on libre's loop; every pointer they receive is borrowed for the run.
+ */
+typedef struct {
+    void *arg;
+    /* After each 2xx to a REGISTER with a non-zero expiry (refresh: not the
+     * first). next_hop: where requests go (the SIP core entry point);
+     * service_route: the Service-Route values, comma-separated ("" if none). */
+    void (*registered)(void *arg, ue_reg_t *reg, struct sip *sip, const struct uri *next_hop,
+                       const char *service_route, bool refresh);
+    /* Before de-registering (--once, SIGTERM/SIGINT). Return true to hold the
+     * de-registration until the hook calls ue_reg_deregister(). */
+    bool (*before_dereg)(void *arg, ue_reg_t *reg);
+    /* The run is ending (de-registered, refused or lost): stop timers and
+     * drop requests now, libre closes after this. */
+    void (*stopped)(void *arg);
+} ue_reg_hooks_t;
+
 typedef struct {
     bool once; /* register, print, de-register, exit */
     FILE *out; /* the readable ladder (stdout) */
+    const ue_reg_hooks_t *hooks; /* NULL = none */
 } ue_reg_opts_t;
+
+/*
+ * De-register now; the run then ends with the worst of the exit statuses
+ * asked for (a hook passes UE_EXIT_REFUSED after a refused step it printed).
+ * From a hook only.
+ */
+void ue_reg_deregister(ue_reg_t *reg, int exit_code);
 
 /*
  * Run the UE until done: with `once`, until the de-registration is answered;
