@@ -2,6 +2,8 @@
 """mcx, the orchestration program: `mcx up` a topology in tmp_path, `mcx
 status`, a real UE (mcx-ue) registering against what came up, `mcx down`
 stopping exactly the recorded processes; topology errors; `mcx demo`.
+The application plane: IdMS, CMS, GMS, MC server and nginx started healthy,
+the OpenID configuration fetched through TLS + nginx with the generated CA.
 
 Each test uses its own run directory under tmp_path and free ports (the
 topology leaves them at 0, so mcx picks them). A test that brought a system
@@ -134,9 +136,12 @@ def test_up_status_register_down(upped, tmp_path):
     run_dir, rc, out, err = upped(topology(sipdbs=2))
     assert rc == 0, out + err
     rows = read_state(run_dir)
-    assert [r["name"] for r in rows] == ["mcx-sipdb", "mcx-sipdb", "kamailio", "mcx-dproxy"]
-    assert [r["identity"] for r in rows] == ["sipdb1.alpha.test", "sipdb2.alpha.test",
-                                             "scscf.alpha.test", "dproxy.alpha.test"]
+    # The SIP core first; the application plane (whatever of it is built) after.
+    assert [r["name"] for r in rows[:4]] == ["mcx-sipdb", "mcx-sipdb", "kamailio", "mcx-dproxy"]
+    assert [r["identity"] for r in rows[:4]] == ["sipdb1.alpha.test", "sipdb2.alpha.test",
+                                                 "scscf.alpha.test", "dproxy.alpha.test"]
+    assert set(r["name"] for r in rows[4:]) <= set(APP_PLANE), rows
+    n = len(rows)
     # The table printed by up names every process with its pid and port.
     for r in rows:
         assert re.search(r"%s\s+%s\s+%d\s+alive\s+127\.0\.0\.1:%d .*ok" %
@@ -153,7 +158,7 @@ def test_up_status_register_down(upped, tmp_path):
     rc, st_out, st_err = mcx("status", "--run-dir", run_dir)
     assert rc == 0, st_out + st_err
     lines = [line for line in st_out.splitlines()[1:] if line.strip()]
-    assert len(lines) == 4 and all(" alive " in line and " ok " in line for line in lines), st_out
+    assert len(lines) == n and all(" alive " in line and " ok " in line for line in lines), st_out
     assert "OPTIONS 200" in st_out
 
     sip_port = [r for r in rows if r["name"] == "kamailio"][0]["port"]
@@ -179,7 +184,7 @@ def test_up_status_register_down(upped, tmp_path):
 
     rc, dout, derr = mcx("down", "--run-dir", run_dir)
     assert rc == 0, dout + derr
-    assert dout.count("stopped") == 4, dout
+    assert dout.count("stopped") == n, dout
     for r in rows:
         assert gone(r["pid"]), r
         if r["group"]:
@@ -202,7 +207,7 @@ def test_down_after_a_daemon_died(upped):
     assert rc == 1, st_out
     assert re.search(r"mcx-sipdb .* dead .* not running", st_out), st_out
     rc, dout, _ = mcx("down", "--run-dir", run_dir)
-    assert rc == 0 and "was not running" in dout and dout.count("stopped") == 2, dout
+    assert rc == 0 and "was not running" in dout and dout.count("stopped") == len(rows) - 1, dout
     for r in rows:
         assert gone(r["pid"]), r
 
@@ -268,6 +273,27 @@ def test_sample_topology_checks():
     assert rc == 0, err
 
 
+def test_bad_app_topology_names_file_and_line(tmp_path):
+    """Keys of the application plane: unknown or bad ones name file:line: key."""
+    cases = [
+        ("    idms:\n      port: 8080\n      lifetime: 5\n",
+         r"bad\.yaml:7: systems\[0\]\.idms\.lifetime: unknown key"),
+        ("    cms:\n      port: 99999\n", r"bad\.yaml:6: systems\[0\]\.cms\.port: 99999"),
+        ("    server:\n      sip_port: x\n", r"bad\.yaml:6: systems\[0\]\.server\.sip_port"),
+        ("    users:\n      - username: a\n        password: p\n        sip_identity: a@b\n"
+         "        mcptt: x\n", r"bad\.yaml:9: systems\[0\]\.users\[0\]\.mcptt: unknown key"),
+        ("    users:\n      - {username: a, password: p, sip_identity: nobody@alpha.test}\n",
+         r"bad\.yaml: systems\[0\]\.users\[0\]\.sip_identity: 'nobody@alpha\.test' is not"),
+        ("    groups:\n      - {uri: sip:g@alpha.test, members: [carol]}\n",
+         r"systems\[0\]\.groups\[0\]\.members\[0\]: 'carol' is neither"),
+    ]
+    for extra, why in cases:
+        path = tmp_path / "bad.yaml"
+        path.write_text("# line 1\nsystems:\n  - name: alpha\n    realm: alpha.test\n" + extra)
+        rc, out, err = mcx("check", path)
+        assert rc == 2 and re.search(why, err), (extra, err)
+
+
 def test_usage():
     rc, out, err = mcx()
     assert rc == 2 and "Usage" in err
@@ -275,6 +301,136 @@ def test_usage():
     assert rc == 0 and "mcx up TOPOLOGY.yaml" in out
     rc, out, err = mcx("launch")
     assert rc == 2 and "unknown command" in err
+
+
+# ----------------------------------------------------------------------------
+# The application plane
+
+APP_PLANE = ["mcx-idms", "mcx-cms", "mcx-gms", "mcx-server", "nginx"]
+
+
+def need_nginx():
+    if not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
+        pytest.skip("nginx not installed (Debian nginx-light)")
+
+
+def app_topology():
+    t = topology(
+        https_port=0,
+        idms={"port": 0, "log_level": "debug", "access_token_lifetime": 600,
+              "refresh_token_lifetime": 3600, "code_lifetime": 30},
+        cms={"port": 0, "log_level": "info"}, gms={"port": 0, "log_level": "info"},
+        server={"sip_port": 0, "http_port": 0, "log_level": "info"},
+        users=[{"username": "alice", "password": "alice-mc", "sip_identity": "alice@alpha.test",
+                "groups": ["sip:fire@alpha.test"]},
+               {"username": "bob", "password": "bob-mc", "mcptt_id": "sip:bob@alpha.test",
+                "sip_identity": "bob@alpha.test", "profiles": ["builtin"],
+                "groups": ["sip:fire@alpha.test"]}],
+        groups=[{"uri": "sip:fire@alpha.test", "display_name": "Fire",
+                 "members": ["alice", "sip:bob@alpha.test"]}])
+    return t
+
+
+def curl(*args):
+    p = subprocess.run(["curl", "-sS", "--max-time", "10"] + [str(a) for a in args],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def test_app_plane_up_tls_proxy_idms_down(upped, tmp_path):
+    need_nginx()
+    for b in ("mcx-idms", "mcx-cms", "mcx-gms", "mcx-server"):
+        conftest.BINARIES.setdefault(b, "src/%s/%s" % (b, b))
+        binary(b)
+    run_dir, rc, out, err = upped(app_topology())
+    assert rc == 0, out + err
+    rows = read_state(run_dir)
+    assert [r["name"] for r in rows] == ["mcx-sipdb", "kamailio", "mcx-dproxy"] + APP_PLANE
+    https = [r for r in rows if r["name"] == "nginx"][0]["port"]
+    issuer = "https://127.0.0.1:%d/idms" % https
+    assert [r["identity"] for r in rows[3:]] == [
+        issuer, "https://127.0.0.1:%d/cms" % https, "https://127.0.0.1:%d/gms" % https,
+        "sip:mcptt-server@alpha.test", "https://127.0.0.1:%d" % https]
+    assert "IdMS: client mcx-ue and 2 user(s) provisioned" in out, out
+    assert "GMS: 1 group(s) provisioned" in out, out
+    assert "not built" not in out, out
+
+    # mcx status: every entity alive and healthy; nginx through TLS + IdMS.
+    rc, st_out, st_err = mcx("status", "--run-dir", run_dir)
+    assert rc == 0, st_out + st_err
+    for r in rows:
+        assert re.search(r"^alpha\s+%s\s+\S+\s+%d\s+alive .* ok " % (re.escape(r["name"]), r["pid"]),
+                         st_out, re.M), (r, st_out)
+    assert "ok (TLS, openid-configuration 200)" in st_out, st_out
+
+    # Certificates: a CA in the run directory, keys 0600.
+    ca = run_dir / "ca.pem"
+    assert ca.exists()
+    for key in (run_dir / "ca-key.pem", run_dir / "alpha" / "server-key.pem"):
+        assert (key.stat().st_mode & 0o777) == 0o600, key
+
+    # The UE's path: TLS (checked against the CA) -> nginx -> mcx-idms.
+    url = issuer + "/.well-known/openid-configuration"
+    rc, body, cerr = curl("--cacert", ca, "-w", "\n%{http_code} %{http_version}", url)
+    assert rc == 0, cerr
+    doc, status = body.rsplit("\n", 1)
+    assert status == "200 2", status  # HTTP/2 over TLS
+    import json
+    meta = json.loads(doc)
+    assert meta["issuer"] == issuer, meta
+    assert meta["token_endpoint"] == issuer + "/token", meta
+    # The JWKS through the proxy is the file the resource servers trust.
+    rc, jwks, cerr = curl("--cacert", ca, issuer + "/jwks")
+    assert rc == 0 and json.loads(jwks)["keys"] == json.loads(
+        (run_dir / "alpha" / "idms-jwks.json").read_text())["keys"], jwks
+    # Without the CA the certificate is not trusted.
+    rc, _, cerr = curl(url)
+    assert rc == 60, cerr
+    # A resource server behind /cms/ answers through the proxy: no token -> 401 Bearer.
+    rc, hdrs, _ = curl("--cacert", ca, "-D", "-", "-o", "/dev/null",
+                       "https://127.0.0.1:%d/cms/org.3gpp.mcptt.user-profile/users/"
+                       "sip:alice@alpha.test/user-profile-0.xml" % https)
+    assert rc == 0 and re.search(r"^HTTP/2 401", hdrs, re.M), hdrs
+    assert re.search(r"^www-authenticate: Bearer", hdrs, re.M | re.I), hdrs
+
+    # Provisioned stores: IdMS users and client, CMS profiles, GMS group.
+    mcxctl = build_bin("mcxctl")
+    sysdir = run_dir / "alpha"
+    out_u = subprocess.run([mcxctl, "--db", sysdir / "idms.sqlite", "user", "list"],
+                           stdout=subprocess.PIPE, check=True).stdout.decode()
+    assert "alice" in out_u and "sip:bob@alpha.test" in out_u, out_u
+    out_x = subprocess.run([mcxctl, "--db", sysdir / "cms.sqlite", "xcap", "list"],
+                           stdout=subprocess.PIPE, check=True).stdout.decode()
+    assert "org.3gpp.mcptt.user-profile/users/sip:alice@alpha.test/user-profile-0.xml" in out_x
+    out_g = subprocess.run([mcxctl, "--db", sysdir / "gms.sqlite", "xcap", "get", "--auid",
+                            "org.openmobilealliance.groups", "--global", "--doc",
+                            "byGroupID/sip:fire@alpha.test"],
+                           stdout=subprocess.PIPE, check=True).stdout.decode()
+    assert '<entry uri="sip:alice@alpha.test"/>' in out_g, out_g
+
+    # down: every pid gone, nginx's workers with it.
+    ca_bytes = ca.read_bytes()
+    rc, dout, derr = mcx("down", "--run-dir", run_dir)
+    assert rc == 0 and dout.count("stopped") == len(rows), dout + derr
+    for r in rows:
+        assert gone(r["pid"]), r
+        if r["group"]:
+            assert group_alive(r["pid"]) == [], r
+
+    # up again: certificates reused, provisioning idempotent, healthy again.
+    rc, out, err = mcx("up", tmp_path / "topo.yaml", "--run-dir", run_dir)
+    assert rc == 0, out + err
+    assert "certificates reused" in out and ca.read_bytes() == ca_bytes, out
+    assert "IdMS: client mcx-ue and 2 user(s) provisioned" in out, out
+    rc, st_out, _ = mcx("status", "--run-dir", run_dir)
+    assert rc == 0, st_out
+
+
+def build_bin(name):
+    p = conftest.build_dir() / "src" / name / name
+    if not p.exists():
+        pytest.skip("%s not built" % name)
+    return str(p)
 
 
 # ----------------------------------------------------------------------------
