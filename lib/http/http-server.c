@@ -35,6 +35,7 @@ struct mcx_http_server {
     void *ud;
     atomic_uint_fast64_t by_code[HTTP_STATUS_MAX - HTTP_STATUS_MIN + 1];
     atomic_uint_fast64_t too_large;
+    atomic_uint_fast64_t malformed;
 };
 
 #define O(f) offsetof(mcx_http_conf_t, f)
@@ -53,6 +54,22 @@ const mcx_conf_field_t mcx_http_conf_fields[] = {
     {0},
 };
 #undef O
+
+/* A peer-chosen string made fit for one log line: printable ASCII, at most 80. */
+static const char *log_safe(const char *in, char *out, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; in && in[i] && o + 4 < len && i < 80; i++) {
+        unsigned char c = (unsigned char)in[i];
+        out[o++] = (c < 0x20 || c > 0x7e) ? '?' : (char)c;
+    }
+    if (in && strlen(in) > 80 && o + 4 < len) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}
 
 /* ---- per-request state -------------------------------------------------- */
 
@@ -91,9 +108,24 @@ static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
     return st;
 }
 
+static void client_addr(struct MHD_Connection *conn, char *out, size_t len);
+
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    mcx_http_server_t *srv = cls;
+    http_req_state_t *st = *con_cls;
+    /* A request that never reached the access handler but was answered:
+     * libmicrohttpd refused it as malformed (400 and friends). */
+    if (st && !st->started &&
+        (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || toe == MHD_REQUEST_TERMINATED_WITH_ERROR)) {
+        char addr[80];
+        client_addr(conn, addr, sizeof(addr));
+        atomic_fetch_add_explicit(&srv->malformed, 1, memory_order_relaxed);
+        char target[96];
+        MCX_NOTICE("http: malformed request from %s refused (target %s)", addr,
+                   log_safe(st->raw_url, target, sizeof(target)));
+    }
     req_free(*con_cls);
     *con_cls = NULL;
 }
@@ -172,8 +204,10 @@ static enum MHD_Result send_too_large(mcx_http_server_t *srv, struct MHD_Connect
     char addr[80];
     client_addr(conn, addr, sizeof(addr));
     atomic_fetch_add_explicit(&srv->too_large, 1, memory_order_relaxed);
-    MCX_NOTICE("http: %s %s from %s refused: body larger than %zu bytes (413)", method, path,
-               addr, srv->max_body);
+    char m[96], p[96];
+    MCX_NOTICE("http: %s %s from %s refused: body larger than %zu bytes (413)",
+               log_safe(method, m, sizeof(m)), log_safe(path, p, sizeof(p)), addr,
+               srv->max_body);
     return send_text(srv, conn, 413, "request body too large\n", true);
 }
 
@@ -199,6 +233,13 @@ static enum MHD_Result send_metrics(mcx_http_server_t *srv, struct MHD_Connectio
                               "%s_http_request_body_too_large_total %llu\n",
                               srv->name, srv->name,
                               (unsigned long long)atomic_load_explicit(&srv->too_large,
+                                                                       memory_order_relaxed));
+    if (n < HTTP_METRICS_BUF)
+        n += (size_t)snprintf(buf + n, HTTP_METRICS_BUF - n,
+                              "# TYPE %s_http_requests_malformed_total counter\n"
+                              "%s_http_requests_malformed_total %llu\n",
+                              srv->name, srv->name,
+                              (unsigned long long)atomic_load_explicit(&srv->malformed,
                                                                        memory_order_relaxed));
     if (n >= HTTP_METRICS_BUF)
         n = HTTP_METRICS_BUF - 1;
@@ -263,9 +304,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
                 char addr[80];
                 client_addr(conn, addr, sizeof(addr));
                 atomic_fetch_add_explicit(&srv->too_large, 1, memory_order_relaxed);
+                char m[96], p[96];
                 MCX_NOTICE("http: %s %s from %s refused: body larger than %zu bytes keeps "
                            "coming, connection closed",
-                           method, url, addr, srv->max_body);
+                           log_safe(method, m, sizeof(m)), log_safe(url, p, sizeof(p)), addr,
+                           srv->max_body);
                 return MHD_NO;
             }
             return MHD_YES;
@@ -326,8 +369,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     };
     srv->handler(srv->ud, &req, &st->resp);
     if (st->resp.status < HTTP_STATUS_MIN || st->resp.status > HTTP_STATUS_MAX) {
-        MCX_ERR("http: handler set no reply for %s %s from %s, answering 500", method, url,
-                addr);
+        char m[96], p[96];
+        MCX_ERR("http: handler set no reply for %s %s from %s, answering 500",
+                log_safe(method, m, sizeof(m)), log_safe(url, p, sizeof(p)), addr);
         return send_text(srv, conn, 500, "internal error\n", false);
     }
     return send_resp(srv, conn, &st->resp, false);
@@ -340,7 +384,9 @@ static void mhd_logger(void *cls, const char *fm, va_list ap)
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
-    MCX_NOTICE("http: %s", line);
+    /* libmicrohttpd's own words, without the client: detail for debugging.
+     * The refusal itself is logged at NOTICE by completed_cb. */
+    MCX_INFO("http: libmicrohttpd: %s", line);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -393,7 +439,7 @@ mcx_http_server_t *mcx_http_start(const mcx_http_conf_t *conf, const char *name,
         flags, (uint16_t)conf->port, NULL, NULL, access_cb, srv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(conf->threads > 1 ? conf->threads : 0),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->timeout_s,
         MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, srv,
         MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,

@@ -51,7 +51,9 @@ const char *mcx_http_form(const mcx_http_req_t *req, const char *name, unsigned 
 
 /*
  * The token of "Authorization: Bearer <token>", NULL when the header is
- * absent or uses another scheme.
+ * absent or uses another scheme. The scheme is case-insensitive; exactly one
+ * RFC 6750 b64token must follow (anything else, e.g. two tokens or a comma,
+ * gives NULL). Borrowed: valid during the handler call.
  */
 const char *mcx_http_bearer(const mcx_http_req_t *req);
 

@@ -201,6 +201,28 @@ static void request(const char *method, const char *target, const char *const *h
     curl_easy_cleanup(c);
 }
 
+/* Send raw bytes, read the answer until the server closes or 2 s pass. */
+static void raw(const char *req, char *resp, size_t len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    size_t got = 0;
+    resp[0] = '\0';
+    for (;;) {
+        ssize_t k = read(fd, resp + got, len - 1 - got);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+        resp[got] = '\0';
+    }
+    close(fd);
+}
+
 static mcx_http_server_t *srv;
 
 static int setup(void **state)
@@ -410,6 +432,32 @@ static void test_builtin_and_metrics(void **state)
     assert_int_equal(seen.calls, before + 4);
 }
 
+static void test_malformed(void **state)
+{
+    char resp[2048];
+    unsigned before = seen.calls;
+    raw("GET /x HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n", resp, sizeof(resp));
+    assert_int_equal(strncmp(resp, "HTTP/1.1 400 ", 13), 0);
+    raw("GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", resp, sizeof(resp));
+    assert_int_equal(strncmp(resp, "HTTP/1.1 4", 10), 0);
+    raw("GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        resp, sizeof(resp));
+    assert_int_equal(strncmp(resp, "HTTP/1.1 4", 10), 0);
+    raw("GET /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", resp,
+        sizeof(resp));
+    assert_int_equal(seen.calls, before);
+    /* Keep-alive: two requests on one connection, each answered. */
+    raw("GET /k1 HTTP/1.1\r\nHost: x\r\n\r\nGET /k2 HTTP/1.1\r\nHost: x\r\n"
+        "Connection: close\r\n\r\n", resp, sizeof(resp));
+    assert_int_equal(seen.calls, before + 2);
+    assert_string_equal(seen.path, "/k2");
+    result_t r;
+    request("GET", "/metrics", NULL, NULL, 0, false, &r);
+    if (!strstr(r.body, "mcx_t_http_requests_malformed_total 3\n"))
+        print_error("%s", r.body);
+    assert_non_null(strstr(r.body, "mcx_t_http_requests_malformed_total 3\n"));
+}
+
 static void test_bearer_parsing(void **state)
 {
     static const struct {
@@ -487,12 +535,13 @@ static void test_start_errors(void **state)
 
 int main(void)
 {
-    mcx_log_init("test-http", MCX_LOG_ERROR);
+    mcx_log_init("test-http", getenv("TEST_HTTP_LOG") ? MCX_LOG_DEBUG : MCX_LOG_ERROR);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_request_seen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_builtin_and_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bearer_parsing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bearer_errors, setup, teardown),
         cmocka_unit_test(test_start_errors),
