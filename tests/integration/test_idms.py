@@ -646,3 +646,15 @@ def test_mcxctl_user_and_client(tmp_path):
     assert mcxctl(db, "client", "delete", "--client-id", "c1")[0] == 0
     assert mcxctl(db, "user", "delete", "--username", "carol")[0] == 0
     assert mcxctl(db, "user", "list")[1] == ""
+
+
+def test_login_lockout(procs, tmp_path):
+    idms = Idms(procs, tmp_path, login_attempts=2, lockout_s=3600).provision().start()
+    login_failure(idms, "alice", "Pw-guess-1")
+    login_failure(idms, "alice", "Pw-guess-2")
+    # Locked now: the right password is answered like a wrong one, no code.
+    login_failure(idms, "alice", "alice-secret")
+    assert_no_code(idms)
+    assert "locked after repeated failures" in idms.daemon.log_text()
+    rc, out, _ = mcxctl(idms.db, "user", "show", "--username", "alice")
+    assert "failed logins     2" in out
