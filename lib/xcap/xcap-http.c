@@ -451,6 +451,7 @@ void mcx_xcap_handle(mcx_xcap_t *x, const mcx_http_req_t *req, mcx_http_resp_t *
                    why[0] ? why : mcx_jose_status_str(st));
         mcx_http_reply_bearer_error(resp, 401, x->realm, "invalid_token",
                                     mcx_jose_status_str(st), NULL);
+        json_decref(claims); /* NULL unless the verifier left one behind */
         return;
     }
     r.caller.claims = claims;

@@ -377,3 +377,15 @@ def test_check_and_help(gms):
     bad.write_text(gms.conf.read_text() + "surprise: 1\n")
     r = subprocess.run([exe, "-c", bad, "--check"], capture_output=True, text=True)
     assert r.returncode == 1 and "surprise" in r.stderr
+
+
+def test_sample_config_checks(tmp_path):
+    """configs/mcx-gms.yaml, with its paths moved into tmp_path, passes --check."""
+    from conftest import REPO
+    text = (REPO / "configs" / "mcx-gms.yaml").read_text()
+    tokens.Issuer(ISS).write_jwks(tmp_path / "idms-jwks.json")
+    conf = tmp_path / "mcx-gms.yaml"
+    conf.write_text(text.replace("/var/lib/mcxcore/", str(tmp_path) + "/"))
+    r = subprocess.run([binary("mcx-gms"), "-c", conf, "--check"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
