@@ -16,46 +16,103 @@ static const char *const log_levels[] = {"error", "warn", "notice", "info", "deb
 
 #define ST(f) offsetof(idms_store_conf_t, f)
 static const mcx_conf_field_t store_fields[] = {
-    {.key = "path", .type = MCX_CONF_STRING, .offset = ST(path), .size = IDMS_PATH_MAX,
-     .required = true, .help = "SQLite database of users, clients, codes and refresh tokens"},
+    {.key = "path",
+     .type = MCX_CONF_STRING,
+     .offset = ST(path),
+     .size = IDMS_PATH_MAX,
+     .required = true,
+     .help = "SQLite database of users, clients, codes and refresh tokens"},
     {0},
 };
 
 #define O(f) offsetof(idms_options_t, f)
 static const mcx_conf_field_t idms_fields[] = {
-    {.key = "issuer", .type = MCX_CONF_STRING, .offset = O(issuer), .size = 256,
-     .required = true, .help = "public base URL, the iss of every token"},
-    {.key = "signing_key", .type = MCX_CONF_STRING, .offset = O(signing_key),
-     .size = IDMS_PATH_MAX, .required = true, .help = "EC P-256 PEM, created at first start"},
-    {.key = "jwks_out", .type = MCX_CONF_STRING, .offset = O(jwks_out), .size = IDMS_PATH_MAX,
-     .required = true, .help = "public JWKS written at every start"},
-    {.key = "audiences", .type = MCX_CONF_STRLIST, .offset = O(audiences), .size = 256,
-     .cap = IDMS_MAX_AUDIENCES, .count_offset = O(n_audiences), .required = true,
+    {.key = "issuer",
+     .type = MCX_CONF_STRING,
+     .offset = O(issuer),
+     .size = 256,
+     .required = true,
+     .help = "public base URL, the iss of every token"},
+    {.key = "signing_key",
+     .type = MCX_CONF_STRING,
+     .offset = O(signing_key),
+     .size = IDMS_PATH_MAX,
+     .required = true,
+     .help = "EC P-256 PEM, created at first start"},
+    {.key = "jwks_out",
+     .type = MCX_CONF_STRING,
+     .offset = O(jwks_out),
+     .size = IDMS_PATH_MAX,
+     .required = true,
+     .help = "public JWKS written at every start"},
+    {.key = "audiences",
+     .type = MCX_CONF_STRLIST,
+     .offset = O(audiences),
+     .size = 256,
+     .cap = IDMS_MAX_AUDIENCES,
+     .count_offset = O(n_audiences),
+     .required = true,
      .help = "aud of every access token"},
-    {.key = "access_token_lifetime", .type = MCX_CONF_UINT, .offset = O(access_token_lifetime),
-     .def = "3600", .min = 1, .max = 86400},
-    {.key = "id_token_lifetime", .type = MCX_CONF_UINT, .offset = O(id_token_lifetime),
-     .def = "3600", .min = 1, .max = 86400},
-    {.key = "refresh_token_lifetime", .type = MCX_CONF_UINT,
-     .offset = O(refresh_token_lifetime), .def = "86400", .min = 1, .max = 31536000},
-    {.key = "code_lifetime", .type = MCX_CONF_UINT, .offset = O(code_lifetime), .def = "60",
-     .min = 1, .max = 600},
-    {.key = "login_attempts", .type = MCX_CONF_UINT, .offset = O(login_attempts), .def = "0",
-     .min = 0, .max = 1000, .help = "consecutive failed logins before a lockout; 0: none"},
-    {.key = "lockout_s", .type = MCX_CONF_UINT, .offset = O(lockout_s), .def = "300", .min = 1,
+    {.key = "access_token_lifetime",
+     .type = MCX_CONF_UINT,
+     .offset = O(access_token_lifetime),
+     .def = "3600",
+     .min = 1,
+     .max = 86400},
+    {.key = "id_token_lifetime",
+     .type = MCX_CONF_UINT,
+     .offset = O(id_token_lifetime),
+     .def = "3600",
+     .min = 1,
+     .max = 86400},
+    {.key = "refresh_token_lifetime",
+     .type = MCX_CONF_UINT,
+     .offset = O(refresh_token_lifetime),
+     .def = "86400",
+     .min = 1,
+     .max = 31536000},
+    {.key = "code_lifetime",
+     .type = MCX_CONF_UINT,
+     .offset = O(code_lifetime),
+     .def = "60",
+     .min = 1,
+     .max = 600},
+    {.key = "login_attempts",
+     .type = MCX_CONF_UINT,
+     .offset = O(login_attempts),
+     .def = "0",
+     .min = 0,
+     .max = 1000,
+     .help = "consecutive failed logins before a lockout; 0: none"},
+    {.key = "lockout_s",
+     .type = MCX_CONF_UINT,
+     .offset = O(lockout_s),
+     .def = "300",
+     .min = 1,
      .max = 86400},
     {0},
 };
 
 const mcx_conf_field_t idms_conf_table[] = {
-    {.key = "http", .type = MCX_CONF_MAP, .offset = offsetof(idms_config_t, http),
+    {.key = "http",
+     .type = MCX_CONF_MAP,
+     .offset = offsetof(idms_config_t, http),
      .sub = mcx_http_conf_fields},
-    {.key = "log_level", .type = MCX_CONF_ENUM, .offset = offsetof(idms_config_t, log_level),
-     .def = "info", .enum_names = log_levels},
-    {.key = "store", .type = MCX_CONF_MAP, .offset = offsetof(idms_config_t, store),
-     .sub = store_fields, .required = true},
-    {.key = "idms", .type = MCX_CONF_MAP, .offset = offsetof(idms_config_t, idms),
-     .sub = idms_fields, .required = true},
+    {.key = "log_level",
+     .type = MCX_CONF_ENUM,
+     .offset = offsetof(idms_config_t, log_level),
+     .def = "info",
+     .enum_names = log_levels},
+    {.key = "store",
+     .type = MCX_CONF_MAP,
+     .offset = offsetof(idms_config_t, store),
+     .sub = store_fields,
+     .required = true},
+    {.key = "idms",
+     .type = MCX_CONF_MAP,
+     .offset = offsetof(idms_config_t, idms),
+     .sub = idms_fields,
+     .required = true},
     {0},
 };
 
@@ -89,8 +146,9 @@ int idms_config_load(const char *path, idms_config_t *cfg, char *err, size_t err
         }
     }
     if (!o->signing_key[0] || !o->jwks_out[0] || !cfg->store.path[0]) {
-        snprintf(err, errlen, "%s: idms.signing_key, idms.jwks_out and store.path must not be "
-                              "empty",
+        snprintf(err, errlen,
+                 "%s: idms.signing_key, idms.jwks_out and store.path must not be "
+                 "empty",
                  path);
         return -EINVAL;
     }
@@ -143,8 +201,8 @@ static char *render_discovery(const idms_options_t *o)
     json_object_set_new(d, "token_endpoint_auth_methods_supported", one("none"));
     json_object_set_new(d, "subject_types_supported", one("public"));
     json_object_set_new(d, "acr_values_supported", one("3gpp:acr:password"));
-    const char *claims[] = {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr",
-                            "mcptt_id", "mcdata_id", "mcvideo_id", NULL};
+    const char *claims[] = {"iss",   "sub", "aud",      "exp",       "iat",        "auth_time",
+                            "nonce", "acr", "mcptt_id", "mcdata_id", "mcvideo_id", NULL};
     json_object_set_new(d, "claims_supported", strings(claims));
     char *text = json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(d);

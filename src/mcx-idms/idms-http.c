@@ -81,12 +81,22 @@ static void reply_json(mcx_http_resp_t *resp, unsigned status, json_t *obj)
 
 /* The authorization request's parameters (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC). */
 static const char *const authz_params[] = {
-    "response_type", "client_id", "redirect_uri", "scope", "state",
-    "code_challenge", "code_challenge_method", "nonce", "acr_values", NULL,
+    "response_type",         "client_id", "redirect_uri", "scope", "state", "code_challenge",
+    "code_challenge_method", "nonce",     "acr_values",   NULL,
 };
 
-enum { P_RESPONSE_TYPE, P_CLIENT_ID, P_REDIRECT_URI, P_SCOPE, P_STATE, P_CHALLENGE,
-       P_CHALLENGE_METHOD, P_NONCE, P_ACR, P_COUNT };
+enum {
+    P_RESPONSE_TYPE,
+    P_CLIENT_ID,
+    P_REDIRECT_URI,
+    P_SCOPE,
+    P_STATE,
+    P_CHALLENGE,
+    P_CHALLENGE_METHOD,
+    P_NONCE,
+    P_ACR,
+    P_COUNT
+};
 
 typedef struct {
     const char *v[P_COUNT];
@@ -104,9 +114,9 @@ static const char *param(const mcx_http_req_t *req, bool post, const char *name,
 }
 
 typedef struct {
-    unsigned status;        /* 0: none */
-    bool redirect;          /* to the client's redirect_uri with error= */
-    const char *error;      /* RFC 6749 §4.1.2.1 code */
+    unsigned status;   /* 0: none */
+    bool redirect;     /* to the client's redirect_uri with error= */
+    const char *error; /* RFC 6749 §4.1.2.1 code */
     char desc[200];
 } authz_err_t;
 
@@ -207,8 +217,7 @@ static int authz_check(idms_ctx_t *ctx, const mcx_http_req_t *req, bool post, au
         return -1;
     }
     const char *scope = a->v[P_SCOPE];
-    if (!scope || !idms_param_ok(scope, IDMS_SCOPE_MAX) ||
-        !idms_scope_has(scope, "openid", 6)) {
+    if (!scope || !idms_param_ok(scope, IDMS_SCOPE_MAX) || !idms_scope_has(scope, "openid", 6)) {
         authz_fail(e, true, "invalid_scope", "scope must include openid");
         return -1;
     }
@@ -222,8 +231,8 @@ static int authz_check(idms_ctx_t *ctx, const mcx_http_req_t *req, bool post, au
 }
 
 /* Location: <redirect_uri>?<params>, keeping a query the URI already has. */
-static void redirect_to(mcx_http_resp_t *resp, const char *uri, const char *code,
-                        const char *error, const char *desc, const char *state)
+static void redirect_to(mcx_http_resp_t *resp, const char *uri, const char *code, const char *error,
+                        const char *desc, const char *state)
 {
     idms_buf_t b = {0};
     idms_buf_puts(&b, uri);
@@ -331,8 +340,8 @@ static void authz_refused(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_r
 }
 
 /* The outcome of checking username and password; the user sees only ok / not ok. */
-static bool login_check(idms_ctx_t *ctx, const char *username, const char *password,
-                        idms_user_t *u, const char **why)
+static bool login_check(idms_ctx_t *ctx, const char *username, const char *password, idms_user_t *u,
+                        const char **why)
 {
     const idms_options_t *o = &ctx->cfg->idms;
     int64_t now = now_s();
@@ -393,8 +402,8 @@ static void authorize_post(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_
         mcx_http_replyf(resp, 500, "out of memory\n");
         return;
     }
-    if (username && password && username[0] && password[0] &&
-        strlen(username) < IDMS_NAME_MAX && strlen(password) < 1024)
+    if (username && password && username[0] && password[0] && strlen(username) < IDMS_NAME_MAX &&
+        strlen(password) < 1024)
         ok = login_check(ctx, username, password, u, &why);
     else if (username && strlen(username) >= IDMS_NAME_MAX)
         why = "username too long";
@@ -402,7 +411,12 @@ static void authorize_post(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_
     if (!ok) {
         atomic_fetch_add(&ctx->stats.logins_failed, 1);
         /* One line naming the user, never the password. */
-        MCX_NOTICE("login failed for user '%s' from %s: %s", uname, req->client, why);
+        const char *xff = mcx_http_header(req, "X-Forwarded-For");
+        char fwd[80] = "";
+        if (xff)
+            idms_log_safe(xff, fwd, sizeof(fwd));
+        MCX_NOTICE("login failed for user '%s' from %s%s%s%s: %s", uname, req->client,
+                   xff ? " (for " : "", fwd, xff ? ")" : "", why);
         login_form(resp, 401, &a, username && strlen(username) < IDMS_NAME_MAX ? username : "",
                    "Invalid username or password.");
         explicit_bzero(u, sizeof(*u));
@@ -471,11 +485,11 @@ static void authorize(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_
 /* /token                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static void token_error(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *resp,
-                        int err, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void token_error(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *resp, int err,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void token_error(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *resp,
-                        int err, const char *fmt, ...)
+static void token_error(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *resp, int err,
+                        const char *fmt, ...)
 {
     char desc[200];
     va_list ap;
@@ -541,6 +555,8 @@ static void issue(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *r
 
     /* RFC 9068 access token with the TS 33.180 claims. */
     json_t *c = json_object();
+    if (!c)
+        rv = -ENOMEM;
     jti(id);
     json_object_set_new(c, "iss", json_string(o->issuer));
     json_object_set_new(c, "sub", json_string(g->user->username));
@@ -552,12 +568,15 @@ static void issue(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *r
     json_object_set_new(c, "nbf", json_integer(now));
     json_object_set_new(c, "exp", json_integer(now + o->access_token_lifetime));
     json_object_set_new(c, "jti", json_string(id));
-    rv = mcx_jose_sign(ctx->key, "at+jwt", c, &at);
+    if (rv == 0)
+        rv = mcx_jose_sign(ctx->key, "at+jwt", c, &at);
     json_decref(c);
 
     /* OIDC Core §2 ID token. */
     if (rv == 0) {
         c = json_object();
+        if (!c)
+            rv = -ENOMEM;
         jti(id);
         json_object_set_new(c, "iss", json_string(o->issuer));
         json_object_set_new(c, "sub", json_string(g->user->username));
@@ -571,7 +590,8 @@ static void issue(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *r
         json_object_set_new(c, "iat", json_integer(now));
         json_object_set_new(c, "exp", json_integer(now + o->id_token_lifetime));
         json_object_set_new(c, "jti", json_string(id));
-        rv = mcx_jose_sign(ctx->key, "JWT", c, &it);
+        if (rv == 0)
+            rv = mcx_jose_sign(ctx->key, "JWT", c, &it);
         json_decref(c);
     }
 
@@ -702,8 +722,13 @@ static void grant_code(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp
                     "%s", rv == -ENOMEM ? "out of memory" : "user no longer enabled");
     } else {
         atomic_fetch_add(&ctx->stats.codes_redeemed, 1);
-        grant_t g = {.user = u, .client_id = client_id, .scope = c.scope, .rt_scope = c.scope,
-                     .nonce = c.nonce, .auth_time = c.auth_time, .family = c.hash};
+        grant_t g = {.user = u,
+                     .client_id = client_id,
+                     .scope = c.scope,
+                     .rt_scope = c.scope,
+                     .nonce = c.nonce,
+                     .auth_time = c.auth_time,
+                     .family = c.hash};
         issue(ctx, req, resp, &g, false);
     }
     if (u)
@@ -767,8 +792,13 @@ static void grant_refresh(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_r
         token_error(ctx, req, resp, rv == -ENOMEM ? IDMS_E_SERVER_ERROR : IDMS_E_INVALID_GRANT,
                     "%s", rv == -ENOMEM ? "out of memory" : "user no longer enabled");
     } else {
-        grant_t g = {.user = u, .client_id = client_id, .scope = granted, .rt_scope = r.scope,
-                     .nonce = NULL, .auth_time = r.auth_time, .family = r.family};
+        grant_t g = {.user = u,
+                     .client_id = client_id,
+                     .scope = granted,
+                     .rt_scope = r.scope,
+                     .nonce = NULL,
+                     .auth_time = r.auth_time,
+                     .family = r.family};
         issue(ctx, req, resp, &g, true);
     }
     if (u)
@@ -777,8 +807,8 @@ static void grant_refresh(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_r
 }
 
 static const char *const token_params[] = {
-    "grant_type", "code", "redirect_uri", "client_id", "code_verifier", "refresh_token",
-    "scope", "client_secret", NULL,
+    "grant_type",    "code",  "redirect_uri",  "client_id", "code_verifier",
+    "refresh_token", "scope", "client_secret", NULL,
 };
 
 static void token(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *resp)

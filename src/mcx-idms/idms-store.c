@@ -65,8 +65,8 @@ static const char *const migrations[] = {
 
 int idms_store_open(const char *path, sqlite3 **db, char *err, size_t errlen)
 {
-    return mcx_sqlite_open(path, migrations, sizeof(migrations) / sizeof(migrations[0]), db,
-                           err, errlen);
+    return mcx_sqlite_open(path, migrations, sizeof(migrations) / sizeof(migrations[0]), db, err,
+                           errlen);
 }
 
 void idms_store_close(sqlite3 *db)
@@ -96,8 +96,8 @@ static int b64_decode(const char *in, uint8_t *out, size_t want)
 
 static int pbkdf2(const char *pw, const uint8_t *salt, unsigned iter, uint8_t dk[DK_LEN])
 {
-    return PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, SALT_LEN, (int)iter, EVP_sha256(),
-                             DK_LEN, dk) == 1
+    return PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, SALT_LEN, (int)iter, EVP_sha256(), DK_LEN,
+                             dk) == 1
                ? 0
                : -EIO;
 }
@@ -164,8 +164,7 @@ static bool printable_no_space(const char *s)
     return true;
 }
 
-static int check_name(const char *what, const char *s, const char *extra, char *err,
-                      size_t errlen)
+static int check_name(const char *what, const char *s, const char *extra, char *err, size_t errlen)
 {
     size_t n = strlen(s);
     if (n == 0 || n >= IDMS_NAME_MAX) {
@@ -177,8 +176,8 @@ static int check_name(const char *what, const char *s, const char *extra, char *
         bool good = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
                     (ch >= '0' && ch <= '9') || strchr(extra, ch);
         if (!good || ch == '\0') {
-            snprintf(err, errlen, "%s: character %zu is not allowed (letters, digits, %s)",
-                     what, i + 1, extra);
+            snprintf(err, errlen, "%s: character %zu is not allowed (letters, digits, %s)", what,
+                     i + 1, extra);
             return -EINVAL;
         }
     }
@@ -186,8 +185,7 @@ static int check_name(const char *what, const char *s, const char *extra, char *
 }
 
 /* An MC service ID is a SIP URI (TS 23.280 §8.1.2). */
-static int check_sip_uri(const char *what, const char *s, bool required, char *err,
-                         size_t errlen)
+static int check_sip_uri(const char *what, const char *s, bool required, char *err, size_t errlen)
 {
     if (s[0] == '\0') {
         if (!required)
@@ -273,15 +271,17 @@ int idms_client_validate(const idms_client_t *c, char *err, size_t errlen)
         bool scheme_ok = colon && colon > u;
         for (const char *q = u; scheme_ok && q < colon; q++) {
             unsigned char ch = (unsigned char)*q;
-            scheme_ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                        (q > u && ((ch >= '0' && ch <= '9') || ch == '+' || ch == '-' ||
-                                   ch == '.'));
+            scheme_ok =
+                (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                (q > u && ((ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == '.'));
         }
         /* RFC 6749 §3.1.2: absolute URI without a fragment. */
-        if (!scheme_ok || !printable_no_space(u) || strchr(u, '#') ||
-            strlen(u) >= IDMS_URI_MAX || strpbrk(u, "<>\"")) {
-            snprintf(err, errlen, "redirect_uri[%u]: '%s' is not an absolute URI without a "
-                                  "fragment", i, u);
+        if (!scheme_ok || !printable_no_space(u) || strchr(u, '#') || strlen(u) >= IDMS_URI_MAX ||
+            strpbrk(u, "<>\"")) {
+            snprintf(err, errlen,
+                     "redirect_uri[%u]: '%s' is not an absolute URI without a "
+                     "fragment",
+                     i, u);
             return -EINVAL;
         }
         for (unsigned j = 0; j < i; j++) {
@@ -403,10 +403,9 @@ int idms_user_get(sqlite3 *db, const char *username, idms_user_t *out)
 
 int idms_user_add(sqlite3 *db, const idms_user_t *u)
 {
-    int rv = run(db,
-                 "INSERT INTO users (" USER_COLS ") VALUES (?, ?, ?, ?, ?, ?)", "tttttI",
-                 u->username, u->pwhash, u->mcptt_id, u->mcdata_id, u->mcvideo_id,
-                 (int64_t)u->enabled);
+    int rv =
+        run(db, "INSERT INTO users (" USER_COLS ") VALUES (?, ?, ?, ?, ?, ?)", "tttttI",
+            u->username, u->pwhash, u->mcptt_id, u->mcdata_id, u->mcvideo_id, (int64_t)u->enabled);
     return rv == -ENOENT ? -EIO : rv;
 }
 
@@ -415,8 +414,8 @@ int idms_user_update(sqlite3 *db, const idms_user_t *u)
     return run(db,
                "UPDATE users SET pwhash = ?, mcptt_id = ?, mcdata_id = ?, mcvideo_id = ?, "
                "enabled = ? WHERE username = ?",
-               "ttttIt", u->pwhash, u->mcptt_id, u->mcdata_id, u->mcvideo_id,
-               (int64_t)u->enabled, u->username);
+               "ttttIt", u->pwhash, u->mcptt_id, u->mcdata_id, u->mcvideo_id, (int64_t)u->enabled,
+               u->username);
 }
 
 int idms_user_delete(sqlite3 *db, const char *username)
@@ -499,8 +498,8 @@ int idms_client_add(sqlite3 *db, const idms_client_t *c)
     rv = run(db, "INSERT INTO clients (client_id, scope, enabled) VALUES (?, ?, ?)", "ttI",
              c->client_id, c->scope, (int64_t)c->enabled);
     for (unsigned i = 0; rv == 0 && i < c->n_redirect; i++)
-        rv = run(db, "INSERT INTO client_redirects (client_id, pos, uri) VALUES (?, ?, ?)",
-                 "tIt", c->client_id, (int64_t)i, c->redirect_uris[i]);
+        rv = run(db, "INSERT INTO client_redirects (client_id, pos, uri) VALUES (?, ?, ?)", "tIt",
+                 c->client_id, (int64_t)i, c->redirect_uris[i]);
     if (rv == -ENOENT)
         rv = -EIO;
     return end(db, rv);
@@ -568,8 +567,8 @@ int idms_code_put(sqlite3 *db, const idms_code_t *c)
 
 static int revoke_family(sqlite3 *db, const char *family)
 {
-    int rv = run(db, "UPDATE refresh_tokens SET revoked = 1 WHERE family = ? AND revoked = 0",
-                 "t", family);
+    int rv = run(db, "UPDATE refresh_tokens SET revoked = 1 WHERE family = ? AND revoked = 0", "t",
+                 family);
     return rv == -ENOENT ? 0 : rv;
 }
 
@@ -623,8 +622,8 @@ int idms_refresh_put(sqlite3 *db, const idms_refresh_t *r)
     int rv = run(db,
                  "INSERT INTO refresh_tokens (hash, family, client_id, username, scope, "
                  "auth_time, expires) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 "tttttII", r->hash, r->family, r->client_id, r->username, r->scope,
-                 r->auth_time, r->expires);
+                 "tttttII", r->hash, r->family, r->client_id, r->username, r->scope, r->auth_time,
+                 r->expires);
     return rv == -ENOENT ? -EIO : rv;
 }
 

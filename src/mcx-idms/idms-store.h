@@ -14,11 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IDMS_NAME_MAX 128      /* username, client_id */
-#define IDMS_URI_MAX 512       /* MC service IDs, redirect URIs */
-#define IDMS_SCOPE_MAX 512     /* space-separated scopes */
-#define IDMS_HASH_MAX 160      /* "pbkdf2-sha256$iter$salt$hash" */
-#define IDMS_MAX_REDIRECT 8    /* redirect URIs per client */
+#define IDMS_NAME_MAX 128   /* username, client_id */
+#define IDMS_URI_MAX 512    /* MC service IDs, redirect URIs */
+#define IDMS_SCOPE_MAX 512  /* space-separated scopes */
+#define IDMS_HASH_MAX 160   /* "pbkdf2-sha256$iter$salt$hash" */
+#define IDMS_MAX_REDIRECT 8 /* redirect URIs per client */
 #define IDMS_NONCE_MAX 256
 #define IDMS_PBKDF2_ITER 120000
 

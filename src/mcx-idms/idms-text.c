@@ -61,20 +61,31 @@ void idms_buf_html(idms_buf_t *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': idms_buf_puts(b, "&amp;"); break;
-        case '<': idms_buf_puts(b, "&lt;"); break;
-        case '>': idms_buf_puts(b, "&gt;"); break;
-        case '"': idms_buf_puts(b, "&quot;"); break;
-        case '\'': idms_buf_puts(b, "&#39;"); break;
-        default: put(b, s, 1);
+        case '&':
+            idms_buf_puts(b, "&amp;");
+            break;
+        case '<':
+            idms_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            idms_buf_puts(b, "&gt;");
+            break;
+        case '"':
+            idms_buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            idms_buf_puts(b, "&#39;");
+            break;
+        default:
+            put(b, s, 1);
         }
     }
 }
 
 static bool unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 void idms_buf_urlenc(idms_buf_t *b, const char *s)
@@ -99,8 +110,7 @@ void idms_buf_free(idms_buf_t *b)
 
 void idms_b64url(const uint8_t *in, size_t len, char *out)
 {
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     size_t o = 0, i = 0;
     for (; i + 2 < len; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];

@@ -12,10 +12,10 @@
 #include <stdint.h>
 
 typedef struct {
-    char *s;    /* NUL-terminated; NULL until the first append */
+    char *s; /* NUL-terminated; NULL until the first append */
     size_t len;
     size_t cap;
-    bool oom;   /* an append failed; s holds what fitted */
+    bool oom; /* an append failed; s holds what fitted */
 } idms_buf_t;
 
 void idms_buf_puts(idms_buf_t *b, const char *s);

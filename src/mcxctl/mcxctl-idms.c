@@ -156,14 +156,30 @@ static int parse(mcxctl_t *ctl, const char *noun, const char *verb, unsigned all
         }
         a->seen |= BIT(c);
         switch (c) {
-        case O_DB: ctl->db = optarg; break;
-        case O_USERNAME: a->username = optarg; break;
-        case O_PASSWORD: a->password = optarg; break;
-        case O_MCPTT_ID: a->mcptt_id = optarg; break;
-        case O_MCDATA_ID: a->mcdata_id = optarg; break;
-        case O_MCVIDEO_ID: a->mcvideo_id = optarg; break;
-        case O_CLIENT_ID: a->client_id = optarg; break;
-        case O_SCOPE: a->scope = optarg; break;
+        case O_DB:
+            ctl->db = optarg;
+            break;
+        case O_USERNAME:
+            a->username = optarg;
+            break;
+        case O_PASSWORD:
+            a->password = optarg;
+            break;
+        case O_MCPTT_ID:
+            a->mcptt_id = optarg;
+            break;
+        case O_MCDATA_ID:
+            a->mcdata_id = optarg;
+            break;
+        case O_MCVIDEO_ID:
+            a->mcvideo_id = optarg;
+            break;
+        case O_CLIENT_ID:
+            a->client_id = optarg;
+            break;
+        case O_SCOPE:
+            a->scope = optarg;
+            break;
         case O_REDIRECT_URI:
             if (a->n_redirect >= IDMS_MAX_REDIRECT) {
                 mcxctl_err("--redirect-uri: at most %d", IDMS_MAX_REDIRECT);
@@ -171,7 +187,8 @@ static int parse(mcxctl_t *ctl, const char *noun, const char *verb, unsigned all
             }
             a->redirect[a->n_redirect++] = optarg;
             break;
-        default: break;
+        default:
+            break;
         }
     }
     if (optind < argc) {
@@ -216,9 +233,9 @@ static void store_err(const char *err)
     static const struct {
         const char *field, *opt;
     } map[] = {
-        {"username", "--username"},   {"password", "--password"},
-        {"mcptt_id", "--mcptt-id"},   {"mcdata_id", "--mcdata-id"},
-        {"mcvideo_id", "--mcvideo-id"}, {"client_id", "--client-id"},
+        {"username", "--username"},         {"password", "--password"},
+        {"mcptt_id", "--mcptt-id"},         {"mcdata_id", "--mcdata-id"},
+        {"mcvideo_id", "--mcvideo-id"},     {"client_id", "--client-id"},
         {"redirect_uri", "--redirect-uri"}, {"scope", "--scope"},
     };
     size_t n = strcspn(err, ":[");
@@ -313,9 +330,9 @@ static int user_add(mcxctl_t *ctl, int argc, char **argv)
     /* Validate names before paying for the hash (and reading stdin). */
     if (rv == MCXCTL_OK) {
         idms_user_t probe = u;
-        rv = user_apply(&(args_t){.mcptt_id = a.mcptt_id, .mcdata_id = a.mcdata_id,
-                                  .mcvideo_id = a.mcvideo_id},
-                        &probe);
+        rv = user_apply(
+            &(args_t){.mcptt_id = a.mcptt_id, .mcdata_id = a.mcdata_id, .mcvideo_id = a.mcvideo_id},
+            &probe);
         strcpy(probe.pwhash, "pbkdf2-sha256$");
         if (rv == MCXCTL_OK && idms_user_validate(&probe, err, sizeof(err)) != 0) {
             store_err(err);
@@ -635,11 +652,10 @@ static int dispatch(const char *noun, const verb_t *verbs, size_t n, void (*help
 int mcxctl_user_main(mcxctl_t *ctl, int argc, char **argv)
 {
     static const verb_t verbs[] = {
-        {"add", user_add},       {"update", user_update}, {"show", user_show},
-        {"list", user_list},     {"delete", user_delete},
+        {"add", user_add},   {"update", user_update}, {"show", user_show},
+        {"list", user_list}, {"delete", user_delete},
     };
-    return dispatch("user", verbs, sizeof(verbs) / sizeof(verbs[0]), user_help, ctl, argc,
-                    argv);
+    return dispatch("user", verbs, sizeof(verbs) / sizeof(verbs[0]), user_help, ctl, argc, argv);
 }
 
 int mcxctl_client_main(mcxctl_t *ctl, int argc, char **argv)

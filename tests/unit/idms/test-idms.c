@@ -122,8 +122,12 @@ static void test_code_single_use_and_family(void **state)
 {
     char dir[64];
     sqlite3 *db = open_tmp(dir);
-    idms_code_t c = {.client_id = "mcx-ue", .redirect_uri = "app:/cb", .username = "alice",
-                     .scope = "openid", .code_challenge = "x", .auth_time = 100,
+    idms_code_t c = {.client_id = "mcx-ue",
+                     .redirect_uri = "app:/cb",
+                     .username = "alice",
+                     .scope = "openid",
+                     .code_challenge = "x",
+                     .auth_time = 100,
                      .expires = 160};
     idms_secret_hash("the-code", c.hash);
     assert_int_equal(idms_code_put(db, &c), 0);
@@ -134,8 +138,11 @@ static void test_code_single_use_and_family(void **state)
     assert_string_equal(got.username, "alice");
     assert_int_equal(got.expires, 160);
 
-    idms_refresh_t r = {.client_id = "mcx-ue", .username = "alice", .scope = "openid",
-                        .auth_time = 100, .expires = 1000};
+    idms_refresh_t r = {.client_id = "mcx-ue",
+                        .username = "alice",
+                        .scope = "openid",
+                        .auth_time = 100,
+                        .expires = 1000};
     idms_secret_hash("rt1", r.hash);
     strcpy(r.family, c.hash);
     assert_int_equal(idms_refresh_put(db, &r), 0);
@@ -185,8 +192,8 @@ static void test_users_and_clients(void **state)
     assert_int_equal(idms_user_delete(db, "alice"), 0);
     assert_int_equal(idms_user_delete(db, "alice"), -ENOENT);
 
-    idms_client_t c = {.client_id = "mcx-ue", .n_redirect = 2, .scope = "openid a",
-                       .enabled = true};
+    idms_client_t c = {
+        .client_id = "mcx-ue", .n_redirect = 2, .scope = "openid a", .enabled = true};
     strcpy(c.redirect_uris[0], "org.mcxcore.ue:/oauth2redirect");
     strcpy(c.redirect_uris[1], "https://x.example/cb?x=1");
     assert_int_equal(idms_client_validate(&c, err, sizeof(err)), 0);
