@@ -102,7 +102,7 @@ static void add_group(const char *v, void *arg)
  * both work.
  */
 #define PROFILE_GROUPS_XPATH                                                                     \
-    "/*[local-name()='mcptt-user-profile']//*[local-name()='OnNetwork']"                        \
+    "/*[local-name()='mcptt-user-profile']/*[local-name()='OnNetwork']"                        \
     "/*[local-name()='MCPTTGroupInfo']/*[local-name()='entry']/*[local-name()='uri-entry']"
 
 int ue_cmc_profile_groups(const char *xml, size_t len, char (*groups)[UE_ID_MAX], unsigned cap,

@@ -551,7 +551,7 @@ int ue_idm_login(ue_idm_t *idm)
         return -EACCES;
     }
     if (r.status != 200) {
-        describe_error(&r, desc, sizeof(desc));
+        describe_form_error(&r, desc, sizeof(desc));
         ue_fail(idm->out, "CSC-1 IdM client -> IdMS: authorization request %ld: %s", r.status,
                 desc);
         ue_http_resp_free(&r);

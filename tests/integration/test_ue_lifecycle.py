@@ -627,3 +627,188 @@ def test_refresh_and_sigterm_removes_publication(tmp_path, pki, standin, sipreg)
     last = reg.publishes[-1][0]
     assert last.get("Expires") == "0"
     assert reg.events()[-1] == "dereg"
+
+
+# ----------------------------------------------------------------------------
+# Part 2: the real mcx-idms, mcx-cms and mcx-gms behind a TLS proxy
+#
+# The proxy here plays nginx's role from the contract (TLS termination, the
+# /idms/ /cms/ /gms/ prefixes stripped, X-Forwarded-For/-Proto) so the
+# daemons see exactly what they see behind nginx; `mcx up` tests the real one.
+
+
+class TlsProxy:
+    def __init__(self, pki, routes):
+        import http.client
+        self.port = free_port()
+        self.base = "https://127.0.0.1:%d" % self.port
+        self.routes = routes        # prefix -> backend port
+        self.seen = []
+        proxy = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _fwd(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                proxy.seen.append((self.command, self.path, dict(self.headers.items())))
+                for prefix, port in proxy.routes.items():
+                    if self.path.startswith(prefix + "/"):
+                        break
+                else:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                hdrs = {k: v for k, v in self.headers.items()
+                        if k.lower() not in ("host", "connection", "content-length")}
+                hdrs["X-Forwarded-For"] = self.client_address[0]
+                hdrs["X-Forwarded-Proto"] = "https"
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                c.request(self.command, self.path[len(prefix):], body=body, headers=hdrs)
+                r = c.getresponse()
+                data = r.read()
+                c.close()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("content-length", "connection", "transfer-encoding",
+                                         "date", "server"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _fwd
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), H)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(pki["cert"]), str(pki["key"]))
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _mcxctl(db, *args):
+    p = subprocess.run([str(binary("mcxctl")), "--db", str(db)] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p.stdout
+
+
+@pytest.fixture
+def realsys(tmp_path, pki, procs):
+    """IdMS + CMS + GMS of system alpha, provisioned for alice, behind the proxy."""
+    for b in ("mcx-idms", "mcx-cms", "mcx-gms", "mcxctl"):
+        binary(b)
+    ports = {"/idms": free_port(), "/cms": free_port(), "/gms": free_port()}
+    proxy = TlsProxy(pki, ports)
+    iss = proxy.base + "/idms"
+    d = tmp_path / "sys"
+    d.mkdir()
+    jwks = d / "idms-jwks.json"
+
+    def conf(name, port, section, **extra):
+        p = d / ("%s.yaml" % name)
+        doc = {"http": {"listen": "127.0.0.1", "port": port, "threads": 4},
+               "log_level": "info", "store": {"path": str(d / ("%s.db" % name))}}
+        doc.update(extra)
+        doc[name] = section
+        p.write_text(to_yaml(doc) + "\n")
+        return p
+
+    idms_conf = conf("idms", ports["/idms"], {
+        "issuer": iss, "signing_key": str(d / "idms-key.pem"), "jwks_out": str(jwks),
+        "audiences": ["cms.alpha.test", "gms.alpha.test", "mcptt.alpha.test"]})
+    _mcxctl(d / "idms.db", "user", "add", "--username", USER, "--password", USER_PW,
+            "--mcptt-id", MCPTT_ID)
+    _mcxctl(d / "idms.db", "client", "add", "--client-id", CLIENT_ID, "--redirect-uri",
+            REDIRECT, "--scope", tokens.ALL_SCOPES)
+    procs.add(conftest.Daemon("mcx-idms", [binary("mcx-idms"), "-c", idms_conf],
+                              d / "idms.log", ports["/idms"])).start()
+    assert jwks.exists()
+
+    def trust(aud):
+        return {"audience": aud, "leeway": 5, "trust": [{"issuer": iss, "jwks_file": str(jwks)}]}
+
+    cms_conf = conf("cms", ports["/cms"], {"xcap_root": proxy.base + "/cms"},
+                    auth=trust("cms.alpha.test"))
+    gms_conf = conf("gms", ports["/gms"], {"xcap_root": proxy.base + "/gms"},
+                    auth=trust("gms.alpha.test"))
+    up = d / "up0.xml"
+    up.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<mcptt-user-profile xmlns="urn:3gpp:mcptt:user-profile:1.0" XUI-URI="%s" '
+        'user-profile-index="0"><Name>Alice</Name>'
+        '<Common><MCPTTUserID><uri-entry>%s</uri-entry></MCPTTUserID></Common>'
+        '<OnNetwork><MCPTTGroupInfo>%s</MCPTTGroupInfo></OnNetwork></mcptt-user-profile>\n'
+        % (MCPTT_ID, MCPTT_ID,
+           "".join("<entry><uri-entry>%s</uri-entry></entry>" % g for g in GROUPS)))
+    _mcxctl(d / "cms.db", "xcap", "put", "--auid", "org.3gpp.mcptt.user-profile", "--user",
+            MCPTT_ID, "--doc", "user-profile-0.xml", "--file", up)
+    g = d / "g0.xml"
+    g.write_text('<?xml version="1.0" encoding="UTF-8"?>\n'
+                 '<group xmlns="urn:oma:xml:poc:list-service"><list-service uri="%s">'
+                 '<display-name>Fire crew 1</display-name><list><entry uri="%s"/>'
+                 '<entry uri="sip:bob@alpha.test"/></list></list-service></group>\n'
+                 % (GROUPS[0], MCPTT_ID))
+    _mcxctl(d / "gms.db", "xcap", "put", "--auid", "org.openmobilealliance.groups",
+            "--global", "--doc", "byGroupID/" + GROUPS[0], "--file", g)
+    procs.add(conftest.Daemon("mcx-cms", [binary("mcx-cms"), "-c", cms_conf],
+                              d / "cms.log", ports["/cms"])).start()
+    procs.add(conftest.Daemon("mcx-gms", [binary("mcx-gms"), "-c", gms_conf],
+                              d / "gms.log", ports["/gms"])).start()
+
+    class S:
+        pass
+    s = S()
+    s.base, s.proxy, s.dir = proxy.base, proxy, d
+    s.access_tokens, s.refresh_tokens = [], set()
+    yield s
+    proxy.close()
+
+
+def test_real_daemons_http_phases(tmp_path, pki, realsys):
+    ue = Ue(tmp_path, realsys, pki["ca"])
+    r = ue.run(*HTTP_ONLY)
+    assert r.rc == 0, r
+    assert "token 200: access token for alice" in r.out
+    assert "nonce matches" in r.out and "mcptt_id %s" % MCPTT_ID in r.out
+    assert "user profile names 2 group(s)" in r.out
+    assert 'group %s "Fire crew 1": 2 member(s)' % GROUPS[0] in r.out
+    assert "byGroupID/%s (group document) 404" % GROUPS[1] in r.out
+    assert USER_PW not in r.out + r.err
+    # second run: conditional GETs answered 304 by the real servers
+    r = ue.run(*HTTP_ONLY, "--refresh-token")
+    assert r.rc == 0, r
+    assert "304 not modified, kept copy used" in r.out
+    assert "refresh_token grant 200" in r.out
+
+
+def test_real_idms_wrong_password(tmp_path, pki, realsys):
+    ue = Ue(tmp_path, realsys, pki["ca"], password="not-alices")
+    r = ue.run(*HTTP_ONLY)
+    assert r.rc == 1, r
+    assert "refused: 401 (credentials not accepted): Invalid username or password." in r.err
+
+
+def test_real_idms_client_not_allowed_scope(tmp_path, pki, realsys):
+    # a scope without openid is redirected back with invalid_scope
+    ue = Ue(tmp_path, realsys, pki["ca"], scopes="3gpp:mc:ptt_service")
+    r = ue.run(*HTTP_ONLY)
+    assert r.rc == 1, r
+    assert "authorization refused: error=invalid_scope" in r.err and "(state ok)" in r.err
+
+
+def test_real_idms_unknown_client_is_not_redirected(tmp_path, pki, realsys):
+    ue = Ue(tmp_path, realsys, pki["ca"], client_id="not-registered")
+    r = ue.run(*HTTP_ONLY)
+    assert r.rc == 1, r
+    assert "authorization request 400: Authorization request refused" in r.err
