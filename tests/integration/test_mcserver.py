@@ -689,6 +689,51 @@ def test_garbage_never_crashes(server):
     assert final(server.register())[0] == 200
 
 
+def test_with_mcx_cms(procs, tmp_path):
+    """The real CMS (mcx-cms) instead of the stand-in: the user's profile is
+    PUT over XCAP with the user's own token; mcx-server finds it through the
+    xcap-directory and authorizes; a user without a profile is refused."""
+    sipp_binary()
+    cms_port = free_port()
+    srv = McServer(procs, tmp_path, "http://127.0.0.1:%d" % cms_port)
+    conf = tmp_path / "cms.yaml"
+    conf.write_text(to_yaml({
+        "log_level": "info",
+        "http": {"listen": "127.0.0.1", "port": cms_port},
+        "store": {"path": str(tmp_path / "cms.db")},
+        "auth": {"audience": "cms.alpha.test", "leeway": 5,
+                 "trust": [{"issuer": ISSUER, "jwks_file": str(srv.jwks)}]},
+        "cms": {"xcap_root": "https://127.0.0.1:8443/cms"},
+    }) + "\n")
+    procs.add(Daemon("mcx-cms", [binary("mcx-cms"), "-c", conf], tmp_path / "cms.log",
+                     cms_port)).start()
+    srv.start()
+    tok = srv.token()
+    doc = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+           '<mcptt-user-profile xmlns="urn:3gpp:mcptt:user-profile:1.0" XUI-URI="%s" '
+           'user-profile-index="0"><Name>Alice</Name>'
+           '<Common><MCPTTUserID><uri-entry>%s</uri-entry></MCPTTUserID></Common>'
+           '<OnNetwork><MCPTTGroupInfo><entry><uri-entry>sip:fire@alpha.test</uri-entry>'
+           '</entry></MCPTTGroupInfo></OnNetwork></mcptt-user-profile>\n'
+           % (ALICE_IMPU, ALICE_IMPU)).encode()
+    req = urllib.request.Request(
+        "http://127.0.0.1:%d/org.3gpp.mcptt.user-profile/users/%s/user-profile-0.xml"
+        % (cms_port, ALICE_IMPU), data=doc, method="PUT",
+        headers={"Authorization": "Bearer " + tok,
+                 "Content-Type": "application/vnd.3gpp.mcptt-user-profile+xml"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        assert r.status in (200, 201)
+    assert final(srv.register())[0] == 200
+    r = srv.publish(publish_body(tok))
+    assert final(r)[0] == 200, r.text() + srv.daemon.log_text()[-2000:]
+    assert srv.user(ALICE_IMPU)["authorized"] is True
+    assert final(srv.register(impu=BOB_IMPU))[0] == 200
+    r = srv.publish(publish_body(srv.token(BOB_IMPU)), impu=BOB_IMPU)
+    code, h = final(r)
+    assert code == 403 and "no user profile" in warning(h), r.text()
+    assert_nothing_stored(srv, BOB_IMPU)
+
+
 # ----------------------------------------------------------------------------
 # Through Kamailio
 
