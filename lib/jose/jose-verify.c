@@ -4,7 +4,10 @@
  * JWKS), the `auth:` configuration table, and token verification. The
  * structure and alg are checked before any key is looked at; signatures are
  * checked with OpenSSL directly on immutable EVP_PKEYs, so one trust set
- * serves any number of threads at once without locks.
+ * serves any number of threads at once. A client presents the same access
+ * token on every request, so the digests of tokens whose signature verified
+ * are remembered (a small direct-mapped table under a mutex); every other
+ * check (structure, alg, typ, issuer, key, claims) runs on every call.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,6 +16,8 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +41,47 @@ typedef struct {
     unsigned n_keys;
 } trust_issuer_t;
 
+/*
+ * Tokens whose signature verified: SHA-256 of the whole compact JWS (header,
+ * payload and signature). A hit means these exact bytes verified before
+ * under this (immutable) trust set. Collisions only evict.
+ */
+#define SIG_CACHE_SLOTS 4096
+
+typedef struct {
+    pthread_mutex_t lock;
+    uint8_t digest[SIG_CACHE_SLOTS][SHA256_DIGEST_LENGTH];
+    bool used[SIG_CACHE_SLOTS];
+} sig_cache_t;
+
 struct mcx_jose_trust {
     trust_issuer_t *iss;
     unsigned n_iss;
+    sig_cache_t *cache;
 };
+
+static unsigned sig_cache_slot(const uint8_t d[SHA256_DIGEST_LENGTH])
+{
+    return ((unsigned)d[0] | (unsigned)d[1] << 8) % SIG_CACHE_SLOTS;
+}
+
+static bool sig_cache_has(sig_cache_t *c, const uint8_t d[SHA256_DIGEST_LENGTH])
+{
+    unsigned i = sig_cache_slot(d);
+    pthread_mutex_lock(&c->lock);
+    bool hit = c->used[i] && memcmp(c->digest[i], d, SHA256_DIGEST_LENGTH) == 0;
+    pthread_mutex_unlock(&c->lock);
+    return hit;
+}
+
+static void sig_cache_add(sig_cache_t *c, const uint8_t d[SHA256_DIGEST_LENGTH])
+{
+    unsigned i = sig_cache_slot(d);
+    pthread_mutex_lock(&c->lock);
+    memcpy(c->digest[i], d, SHA256_DIGEST_LENGTH);
+    c->used[i] = true;
+    pthread_mutex_unlock(&c->lock);
+}
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -73,7 +115,16 @@ const mcx_conf_field_t mcx_jose_auth_conf_fields[] = {
 
 mcx_jose_trust_t *mcx_jose_trust_new(void)
 {
-    return calloc(1, sizeof(mcx_jose_trust_t));
+    mcx_jose_trust_t *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->cache = calloc(1, sizeof(*t->cache));
+    if (!t->cache || pthread_mutex_init(&t->cache->lock, NULL) != 0) {
+        free(t->cache);
+        free(t);
+        return NULL;
+    }
+    return t;
 }
 
 void mcx_jose_trust_free(mcx_jose_trust_t *trust)
@@ -87,6 +138,8 @@ void mcx_jose_trust_free(mcx_jose_trust_t *trust)
         free(trust->iss[i].iss);
     }
     free(trust->iss);
+    pthread_mutex_destroy(&trust->cache->lock);
+    free(trust->cache);
     free(trust);
 }
 
@@ -558,11 +611,16 @@ mcx_jose_status_t mcx_jose_verify(const mcx_jose_trust_t *trust, const char *jwt
         goto out;
     }
 
-    /* 5. Signature over "header.payload". */
-    if (!sig_verify(key->pk, jwt, (size_t)(d2 - jwt), sig)) {
-        snprintf(why, whylen, "signature does not verify");
-        st = MCX_JOSE_BAD_SIGNATURE;
-        goto out;
+    /* 5. Signature over "header.payload" (or these exact bytes verified before). */
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)jwt, len, digest);
+    if (!sig_cache_has(trust->cache, digest)) {
+        if (!sig_verify(key->pk, jwt, (size_t)(d2 - jwt), sig)) {
+            snprintf(why, whylen, "signature does not verify");
+            st = MCX_JOSE_BAD_SIGNATURE;
+            goto out;
+        }
+        sig_cache_add(trust->cache, digest);
     }
 
     /* 6. Claims. */

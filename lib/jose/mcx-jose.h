@@ -86,7 +86,9 @@ const char *mcx_jose_status_str(mcx_jose_status_t st);
  * Verify `jwt`. On MCX_JOSE_OK *claims (if not NULL) receives the payload
  * (caller json_decref's it). Otherwise `why` says precisely what failed
  * (never the token itself). Any number of threads may verify against one
- * trust set at once, as long as nobody adds to it meanwhile.
+ * trust set at once, as long as nobody adds to it meanwhile. A token whose
+ * signature verified is remembered by its SHA-256, so presenting it again
+ * skips only the ECDSA step; every other check runs on every call.
  */
 mcx_jose_status_t mcx_jose_verify(const mcx_jose_trust_t *trust, const char *jwt,
                                   const mcx_jose_expect_t *expect, json_t **claims, char *why,

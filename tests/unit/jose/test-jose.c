@@ -223,6 +223,39 @@ static void test_sign_verify(void **state)
     free(tok);
 }
 
+/*
+ * The verified-signature cache: a token seen before skips only the ECDSA
+ * step. Its claims are checked again on every call (it expires), and a token
+ * that differs in any byte of its signature is verified afresh and refused.
+ */
+static void test_signature_cache(void **state)
+{
+    fx_t *fx = *state;
+    char why[200], h[256], c[1024];
+    char *tok = make(fx->pk, std_hdr(fx, h, sizeof(h)),
+                     claims_text(c, sizeof(c), NOW + 60, NOW, GOOD_AUD, GOOD_SCOPE));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(check(fx, tok, why), MCX_JOSE_OK);
+
+    mcx_jose_expect_t later = expect_cms;
+    later.now = NOW + 3600;
+    assert_int_equal(mcx_jose_verify(fx->trust, tok, &later, NULL, why, sizeof(why)),
+                     MCX_JOSE_EXPIRED);
+    mcx_jose_expect_t other_aud = expect_cms;
+    other_aud.audience = "mcptt.alpha.test";
+    assert_int_equal(mcx_jose_verify(fx->trust, tok, &other_aud, NULL, why, sizeof(why)),
+                     MCX_JOSE_BAD_AUDIENCE);
+
+    /* Same header and payload, another (valid-looking) signature. */
+    char *forged = strdup(tok);
+    char *sig = strrchr(forged, '.') + 1;
+    sig[0] = sig[0] == 'A' ? 'B' : 'A';
+    assert_int_equal(check(fx, forged, why), MCX_JOSE_BAD_SIGNATURE);
+    assert_int_equal(check(fx, tok, why), MCX_JOSE_OK);
+    free(forged);
+    free(tok);
+}
+
 /* Many signatures: R or S with leading zero bytes must still be 32 bytes each. */
 static void test_many_signatures(void **state)
 {
@@ -648,6 +681,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sign_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cjose_agrees, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_signatures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signature_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test(test_pyjwt_interop),
         cmocka_unit_test_setup_teardown(test_key_files, setup, teardown),
