@@ -178,8 +178,8 @@ static void token_due(void *arg)
 /* Refresh the access token at 4/5 of its lifetime (at least 5 s before it ends). */
 static void schedule_token(svc_t *s)
 {
-    if (s->once)
-        return;
+    if (s->once || !s->idm->expires_in || !s->idm->refresh_token)
+        return; /* lifetime unknown or nothing to refresh with: keep the token */
     uint32_t left = ue_idm_seconds_left(s->idm);
     uint32_t margin = s->idm->expires_in / 5;
     if (margin < 5)
