@@ -39,8 +39,8 @@ void server_authorize(server_ctx_t *ctx, const char *impu, const char *xml, size
     static char token[SERVER_TOKEN_MAX]; /* SIP thread only */
     char client_id[SERVER_ID_MAX], why[SERVER_REASON_MAX];
     memset(a, 0, sizeof(*a));
-    switch (server_mcptt_info_parse(xml, len, token, sizeof(token), client_id,
-                                    sizeof(client_id), why, sizeof(why))) {
+    switch (server_mcptt_info_parse(xml, len, token, sizeof(token), client_id, sizeof(client_id),
+                                    why, sizeof(why))) {
     case SERVER_INFO_OK:
         break;
     case SERVER_INFO_MALFORMED:
@@ -92,7 +92,10 @@ void server_authorize(server_ctx_t *ctx, const char *impu, const char *xml, size
     }
     mcx_strlcpy(a->impu, impu, sizeof(a->impu));
     mcx_strlcpy(a->mcptt_id, mcptt_id, sizeof(a->mcptt_id));
-    mcx_strlcpy(a->client_id, client_id[0] ? client_id : tok_cid ? tok_cid : "",
+    mcx_strlcpy(a->client_id,
+                client_id[0] ? client_id
+                : tok_cid    ? tok_cid
+                             : "",
                 sizeof(a->client_id));
     a->token_exp = (int64_t)json_integer_value(exp);
     a->since = server_now();

@@ -152,8 +152,8 @@ static size_t line_end(const char *b, size_t len, size_t i, size_t *next)
  * Headers of a part (or of an embedded message) in [i, end): Content-Type
  * into part->mime/boundary; returns the offset of the content or -EBADMSG.
  */
-static long part_headers(const char *b, size_t end, size_t i, server_part_t *part,
-                         char *boundary, size_t blen)
+static long part_headers(const char *b, size_t end, size_t i, server_part_t *part, char *boundary,
+                         size_t blen)
 {
     bool have_ctype = false;
     while (i < end) {
@@ -162,7 +162,7 @@ static long part_headers(const char *b, size_t end, size_t i, server_part_t *par
             return (long)next;
         if (next >= end && e == end && b[end - 1] != '\n')
             return -EBADMSG; /* headers never ended */
-        if (is_ws(b[i])) { /* folded continuation: ignored */
+        if (is_ws(b[i])) {   /* folded continuation: ignored */
             i = next;
             continue;
         }
@@ -179,8 +179,7 @@ static long part_headers(const char *b, size_t end, size_t i, server_part_t *par
                 return -EBADMSG;
             size_t vs = (size_t)(colon - b) + 1;
             char bd[SERVER_BOUNDARY_MAX + 1];
-            if (server_ctype_parse(b + vs, e - vs, part->mime, sizeof(part->mime), bd,
-                                   sizeof(bd)))
+            if (server_ctype_parse(b + vs, e - vs, part->mime, sizeof(part->mime), bd, sizeof(bd)))
                 return -EBADMSG;
             if (boundary && blen) {
                 if (strlen(bd) + 1 > blen)
@@ -194,8 +193,8 @@ static long part_headers(const char *b, size_t end, size_t i, server_part_t *par
     return -EBADMSG; /* no blank line */
 }
 
-int server_multipart_split(const char *body, size_t len, const char *boundary,
-                           server_part_t *parts, unsigned max, unsigned *n)
+int server_multipart_split(const char *body, size_t len, const char *boundary, server_part_t *parts,
+                           unsigned max, unsigned *n)
 {
     *n = 0;
     size_t bl = boundary ? strlen(boundary) : 0;
@@ -259,8 +258,7 @@ int server_sipfrag_body(const char *msg, size_t len, server_part_t *part, char *
         return -EBADMSG;
     /* Request line: METHOD SP Request-URI SP SIP/2.0 */
     size_t next, e = line_end(msg, len, 0, &next);
-    if (e < 14 || e >= len || memcmp(msg + e - 7, "SIP/2.0", 7) != 0 ||
-        !memchr(msg, ' ', e))
+    if (e < 14 || e >= len || memcmp(msg + e - 7, "SIP/2.0", 7) != 0 || !memchr(msg, ' ', e))
         return -EBADMSG;
     long c = part_headers(msg, len, next, part, boundary, blen);
     if (c < 0)
@@ -270,8 +268,8 @@ int server_sipfrag_body(const char *msg, size_t len, server_part_t *part, char *
     return 0;
 }
 
-int server_find_mcptt_info(const char *mime, const char *boundary, const char *body,
-                           size_t len, const char **xml, size_t *xlen)
+int server_find_mcptt_info(const char *mime, const char *boundary, const char *body, size_t len,
+                           const char **xml, size_t *xlen)
 {
     if (!strcmp(mime, MIME_MCPTT_INFO)) {
         *xml = body;

@@ -43,8 +43,8 @@ typedef struct {
  * *n parts, -EBADMSG when the body is not multipart of that boundary (no
  * delimiter, unterminated, bad part headers), -E2BIG past `max` parts.
  */
-int server_multipart_split(const char *body, size_t len, const char *boundary,
-                           server_part_t *parts, unsigned max, unsigned *n);
+int server_multipart_split(const char *body, size_t len, const char *boundary, server_part_t *parts,
+                           unsigned max, unsigned *n);
 
 /*
  * The body of an embedded SIP request (message/sip): its Content-Type into
@@ -60,8 +60,8 @@ int server_sipfrag_body(const char *msg, size_t len, server_part_t *part, char *
  * multipart. Returns 0 with *xml and *xlen set, -ENOENT when there is none,
  * -EBADMSG when the multipart is malformed.
  */
-int server_find_mcptt_info(const char *mime, const char *boundary, const char *body,
-                           size_t len, const char **xml, size_t *xlen);
+int server_find_mcptt_info(const char *mime, const char *boundary, const char *body, size_t len,
+                           const char **xml, size_t *xlen);
 
 typedef enum {
     SERVER_INFO_OK = 0,

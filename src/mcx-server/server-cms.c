@@ -139,8 +139,7 @@ static xmlDocPtr parse(const char *xml, size_t len)
     return d;
 }
 
-server_cms_result_t server_cms_profile_usable(const char *xml, size_t len, char *why,
-                                              size_t whylen)
+server_cms_result_t server_cms_profile_usable(const char *xml, size_t len, char *why, size_t whylen)
 {
     xmlDocPtr d = parse(xml, len);
     if (!d) {
@@ -197,8 +196,7 @@ static unsigned directory_profiles(const char *xml, size_t len, char paths[][CMS
                 continue;
             xmlChar *uri = xmlGetProp(e, (const xmlChar *)"uri");
             const char *at = uri ? strstr((const char *)uri, AUID_PROFILE "/") : NULL;
-            if (at && !strstr(at, "..") && !strpbrk(at, " ?#\r\n") &&
-                strlen(at) < CMS_PATH_MAX)
+            if (at && !strstr(at, "..") && !strpbrk(at, " ?#\r\n") && strlen(at) < CMS_PATH_MAX)
                 mcx_strlcpy(paths[n++], at, CMS_PATH_MAX);
             if (uri)
                 xmlFree(uri);

@@ -19,7 +19,7 @@
 #include "http/mcx-http.h"
 #include "jose/mcx-jose.h"
 
-#define SERVER_ID_MAX 256    /* an IMPU, an MCPTT ID, a client id */
+#define SERVER_ID_MAX 256 /* an IMPU, an MCPTT ID, a client id */
 #define SERVER_URL_MAX 512
 #define SERVER_PATH_MAX 4096
 #define SERVER_TOKEN_MAX 8192 /* longest access token accepted */
@@ -43,11 +43,11 @@ typedef struct {
 } server_store_conf_t;
 
 typedef struct {
-    char psi[SERVER_ID_MAX];          /* sip:mcptt-server@<realm> */
-    char cms_url[SERVER_URL_MAX];     /* plain-HTTP base of the CMS (XCAP root) */
+    char psi[SERVER_ID_MAX];      /* sip:mcptt-server@<realm> */
+    char cms_url[SERVER_URL_MAX]; /* plain-HTTP base of the CMS (XCAP root) */
     uint32_t cms_timeout_ms;
-    uint32_t publish_expires;         /* granted when PUBLISH has no Expires */
-    uint32_t publish_max_expires;     /* cap on what a PUBLISH may ask for */
+    uint32_t publish_expires;     /* granted when PUBLISH has no Expires */
+    uint32_t publish_max_expires; /* cap on what a PUBLISH may ask for */
 } server_opts_t;
 
 typedef struct {

@@ -17,20 +17,19 @@
 
 static void usage(FILE *fp)
 {
-    fprintf(fp,
-            "Usage: mcx-server -c FILE [--check]\n"
-            "\n"
-            "The MC service server's service authorization (TS 24.379 7.3): a SIP server for\n"
-            "the S-CSCF's third-party REGISTER and the UE's PUBLISH (Event: poc-settings)\n"
-            "carrying mcptt-info with an access token; checks the token and the user's\n"
-            "profile in the CMS; status as JSON at GET /users on its HTTP port.\n"
-            "\n"
-            "  -c, --config FILE  YAML configuration (see configs/mcx-server.yaml)\n"
-            "      --check        load and check the configuration, the trusted keys and\n"
-            "                     the store, then exit\n"
-            "  -h, --help         this text\n"
-            "\n"
-            "SIGTERM or SIGINT stops it cleanly.\n");
+    fprintf(fp, "Usage: mcx-server -c FILE [--check]\n"
+                "\n"
+                "The MC service server's service authorization (TS 24.379 7.3): a SIP server for\n"
+                "the S-CSCF's third-party REGISTER and the UE's PUBLISH (Event: poc-settings)\n"
+                "carrying mcptt-info with an access token; checks the token and the user's\n"
+                "profile in the CMS; status as JSON at GET /users on its HTTP port.\n"
+                "\n"
+                "  -c, --config FILE  YAML configuration (see configs/mcx-server.yaml)\n"
+                "      --check        load and check the configuration, the trusted keys and\n"
+                "                     the store, then exit\n"
+                "  -h, --help         this text\n"
+                "\n"
+                "SIGTERM or SIGINT stops it cleanly.\n");
 }
 
 int main(int argc, char **argv)
@@ -104,9 +103,8 @@ int main(int argc, char **argv)
         MCX_ERR("HTTP: %s", err);
         goto out_store;
     }
-    MCX_NOTICE("status API on http://%s:%u/users, store %s, CMS %s, audience %s",
-               cfg.http.listen, mcx_http_port(ctx.http), cfg.store.path, cfg.server.cms_url,
-               cfg.auth.audience);
+    MCX_NOTICE("status API on http://%s:%u/users, store %s, CMS %s, audience %s", cfg.http.listen,
+               mcx_http_port(ctx.http), cfg.store.path, cfg.server.cms_url, cfg.auth.audience);
     code = server_sip_run(&ctx) ? 1 : 0;
     MCX_NOTICE("stopped (REGISTER %lu, de-REGISTER %lu, PUBLISH ok %lu, refreshed %lu, "
                "refused %lu)",

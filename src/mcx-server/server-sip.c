@@ -311,8 +311,8 @@ static void on_register(server_sip_t *s, const struct sip_msg *msg)
         sanitize(v.reason, w, sizeof(w));
         snprintf(warn, sizeof(warn), "Warning: 399 %s \"service authorization refused: %s\"\r\n",
                  ctx->warn_host, w);
-        MCX_NOTICE("REGISTER %s: registered for %u s; service authorization refused: %s", impu,
-                   exp, w);
+        MCX_NOTICE("REGISTER %s: registered for %u s; service authorization refused: %s", impu, exp,
+                   w);
     } else {
         MCX_NOTICE("REGISTER %s: registered for %u s%s", impu, exp,
                    pending ? "; pending service authorization now in force" : "");
@@ -392,8 +392,7 @@ static void on_publish(server_sip_t *s, const struct sip_msg *msg)
         if (blen == 0) {
             if (exp == 0) { /* RFC 3903 §4.5: removal */
                 server_store_remove_etag(&ctx->store, etag);
-                MCX_NOTICE("PUBLISH %s: publication removed; service authorization ended",
-                           impu);
+                MCX_NOTICE("PUBLISH %s: publication removed; service authorization ended", impu);
                 snprintf(extra, sizeof(extra), "SIP-ETag: %s\r\nExpires: 0\r\n", etag);
                 reply(s, msg, 200, "OK", extra);
                 return;
@@ -401,8 +400,7 @@ static void on_publish(server_sip_t *s, const struct sip_msg *msg)
             char fresh[40];
             new_etag(fresh);
             if (server_store_refresh(&ctx->store, etag, fresh, now + exp)) {
-                refuse(s, msg, 412, "Conditional Request Failed", NULL, impu,
-                       "unknown entity tag");
+                refuse(s, msg, 412, "Conditional Request Failed", NULL, impu, "unknown entity tag");
                 return;
             }
             atomic_fetch_add(&ctx->stats.refresh, 1);
@@ -425,8 +423,8 @@ static void on_publish(server_sip_t *s, const struct sip_msg *msg)
 
     char mime[SERVER_MIME_MAX], bd[SERVER_BOUNDARY_MAX + 1];
     int rv = content_type(msg, mime, sizeof(mime), bd, sizeof(bd));
-    if (rv == -ENOENT || (rv == 0 && strcmp(mime, MIME_MULTIPART) != 0 &&
-                          strcmp(mime, MIME_MCPTT_INFO) != 0)) {
+    if (rv == -ENOENT ||
+        (rv == 0 && strcmp(mime, MIME_MULTIPART) != 0 && strcmp(mime, MIME_MCPTT_INFO) != 0)) {
         refuse(s, msg, 415, "Unsupported Media Type", ACCEPT, impu,
                "body must be multipart/mixed or mcptt-info");
         return;
@@ -460,8 +458,8 @@ static void on_publish(server_sip_t *s, const struct sip_msg *msg)
         const char *phrase = v.code == 400   ? "Bad Request - malformed mcptt-info"
                              : v.code == 503 ? "Service Unavailable"
                                              : "Forbidden";
-        refuse(s, msg, (uint16_t)v.code, phrase, v.code == 503 ? "Retry-After: 5\r\n" : NULL,
-               impu, v.reason);
+        refuse(s, msg, (uint16_t)v.code, phrase, v.code == 503 ? "Retry-After: 5\r\n" : NULL, impu,
+               v.reason);
         return;
     }
     new_etag(a.etag);
@@ -499,14 +497,13 @@ static bool on_request(const struct sip_msg *msg, void *arg)
     } else if (method_is(msg, "PUBLISH")) {
         on_publish(s, msg);
     } else if (method_is(msg, "OPTIONS")) {
-        reply(s, msg, 200, "OK", ALLOW "Accept: " MIME_MULTIPART ", " MIME_MCPTT_INFO ", "
-                                       MIME_MESSAGE_SIP "\r\n");
+        reply(s, msg, 200, "OK",
+              ALLOW "Accept: " MIME_MULTIPART ", " MIME_MCPTT_INFO ", " MIME_MESSAGE_SIP "\r\n");
     } else if (method_is(msg, "CANCEL")) {
         reply(s, msg, 481, "Call/Transaction Does Not Exist", NULL);
     } else {
-        static const char *const known[] = {"INVITE", "BYE",    "PRACK",  "SUBSCRIBE",
-                                            "NOTIFY", "INFO",   "REFER",  "MESSAGE",
-                                            "UPDATE", NULL};
+        static const char *const known[] = {"INVITE", "BYE",   "PRACK",   "SUBSCRIBE", "NOTIFY",
+                                            "INFO",   "REFER", "MESSAGE", "UPDATE",    NULL};
         bool k = false;
         for (unsigned i = 0; known[i]; i++)
             k |= method_is(msg, known[i]);

@@ -37,8 +37,8 @@ int server_store_open(server_store_t *st, const char *path, char *err, size_t er
 {
     memset(st, 0, sizeof(*st));
     pthread_mutex_init(&st->mu, NULL);
-    return mcx_sqlite_open(path, migrations, sizeof(migrations) / sizeof(migrations[0]),
-                           &st->db, err, errlen);
+    return mcx_sqlite_open(path, migrations, sizeof(migrations) / sizeof(migrations[0]), &st->db,
+                           err, errlen);
 }
 
 void server_store_close(server_store_t *st)
@@ -236,9 +236,9 @@ void server_store_sweep(server_store_t *st, int64_t now)
 }
 
 /* Every known IMPU: registered or holding an authorization (or both). */
-#define USERS_SQL                                                                             \
-    "SELECT u.impu, a.mcptt_id, a.client_id, a.token_exp, a.pub_exp, a.since, a.via,"         \
-    " r.expires_at, r.since FROM (SELECT impu FROM registration UNION SELECT impu FROM authz)" \
+#define USERS_SQL                                                                                  \
+    "SELECT u.impu, a.mcptt_id, a.client_id, a.token_exp, a.pub_exp, a.since, a.via,"              \
+    " r.expires_at, r.since FROM (SELECT impu FROM registration UNION SELECT impu FROM authz)"     \
     " u LEFT JOIN authz a ON a.impu = u.impu LEFT JOIN registration r ON r.impu = u.impu"
 
 static json_t *user_json(sqlite3_stmt *s, int64_t now)
@@ -253,17 +253,17 @@ static json_t *user_json(sqlite3_stmt *s, int64_t now)
     int64_t pub_exp = have_a ? sqlite3_column_int64(s, 4) : 0;
     bool valid = have_a && tok_exp > now && pub_exp > now;
     json_object_set_new(o, "impu", json_string(impu ? impu : ""));
-    json_object_set_new(o, "mcptt_id",
-                        have_a ? json_string((const char *)sqlite3_column_text(s, 1))
-                               : json_null());
+    json_object_set_new(
+        o, "mcptt_id", have_a ? json_string((const char *)sqlite3_column_text(s, 1)) : json_null());
     json_object_set_new(o, "registered", json_boolean(registered));
-    json_object_set_new(o, "registration_expires", registered ? json_integer(reg_exp)
-                                                              : json_null());
+    json_object_set_new(o, "registration_expires",
+                        registered ? json_integer(reg_exp) : json_null());
     json_object_set_new(o, "authorized", json_boolean(registered && valid));
-    json_object_set_new(o, "state", json_string(registered && valid ? "authorized"
-                                                : valid             ? "pending"
-                                                : registered        ? "registered"
-                                                                    : "none"));
+    json_object_set_new(o, "state",
+                        json_string(registered && valid ? "authorized"
+                                    : valid             ? "pending"
+                                    : registered        ? "registered"
+                                                        : "none"));
     if (have_a) {
         json_object_set_new(o, "client_id", json_string((const char *)sqlite3_column_text(s, 2)));
         json_object_set_new(o, "since", json_integer(sqlite3_column_int64(s, 5)));
@@ -313,8 +313,7 @@ void server_store_counts(server_store_t *st, int64_t now, unsigned *registered,
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->db, USERS_SQL, -1, &s, NULL) == SQLITE_OK) {
         while (sqlite3_step(s) == SQLITE_ROW) {
-            bool reg = sqlite3_column_type(s, 7) != SQLITE_NULL &&
-                       sqlite3_column_int64(s, 7) > now;
+            bool reg = sqlite3_column_type(s, 7) != SQLITE_NULL && sqlite3_column_int64(s, 7) > now;
             bool valid = sqlite3_column_type(s, 1) != SQLITE_NULL &&
                          sqlite3_column_int64(s, 3) > now && sqlite3_column_int64(s, 4) > now;
             *registered += reg;

@@ -17,14 +17,14 @@
 
 #include "server-body.h"
 
-#define INFO_OK                                                                                \
-    "<?xml version=\"1.0\"?><mcpttinfo xmlns=\"urn:3gpp:ns:mcpttInfo:1.0\"><mcptt-Params>"     \
-    "<mcptt-access-token type=\"Normal\"><mcpttString> aaa.bbb.ccc </mcpttString>"             \
-    "</mcptt-access-token><mcptt-client-id type=\"Normal\"><mcpttString>mcx-ue</mcpttString>" \
+#define INFO_OK                                                                                    \
+    "<?xml version=\"1.0\"?><mcpttinfo xmlns=\"urn:3gpp:ns:mcpttInfo:1.0\"><mcptt-Params>"         \
+    "<mcptt-access-token type=\"Normal\"><mcpttString> aaa.bbb.ccc </mcpttString>"                 \
+    "</mcptt-access-token><mcptt-client-id type=\"Normal\"><mcpttString>mcx-ue</mcpttString>"      \
     "</mcptt-client-id></mcptt-Params></mcpttinfo>"
 
-#define MP                                                                                     \
-    "preamble\r\n--b1\r\nContent-Type: application/poc-settings+xml\r\n\r\n<poc/>\r\n"         \
+#define MP                                                                                         \
+    "preamble\r\n--b1\r\nContent-Type: application/poc-settings+xml\r\n\r\n<poc/>\r\n"             \
     "--b1\r\nContent-Type: application/vnd.3gpp.mcptt-info+xml\r\n\r\n" INFO_OK "\r\n--b1--\r\n"
 
 static void test_ctype(void **state)
@@ -37,14 +37,21 @@ static void test_ctype(void **state)
     s = "multipart/mixed;boundary=xyz";
     assert_int_equal(server_ctype_parse(s, strlen(s), mime, sizeof(mime), bd, sizeof(bd)), 0);
     assert_string_equal(bd, "xyz");
-    const char *bad[] = {"", "multipart", "/mixed", "multipart/", "a/b;", "a/b; x",
-                         "a/b; boundary=\"open", "a/b; boundary=",
-                         "a/b; boundary=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    const char *bad[] = {"",
+                         "multipart",
+                         "/mixed",
+                         "multipart/",
+                         "a/b;",
+                         "a/b; x",
+                         "a/b; boundary=\"open",
+                         "a/b; boundary=",
+                         "a/b; boundary=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
                          "a/b c"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_int_equal(server_ctype_parse(bad[i], strlen(bad[i]), mime, sizeof(mime), bd,
-                                            sizeof(bd)),
-                         -EINVAL);
+        assert_int_equal(
+            server_ctype_parse(bad[i], strlen(bad[i]), mime, sizeof(mime), bd, sizeof(bd)),
+            -EINVAL);
 }
 
 static void test_multipart(void **state)
@@ -89,8 +96,7 @@ static void test_multipart_malformed(void **state)
         "--b1xyz\r\n\r\nx\r\n--b1--",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_int_equal(server_multipart_split(bad[i], strlen(bad[i]), "b1", p, 4, &n),
-                         -EBADMSG);
+        assert_int_equal(server_multipart_split(bad[i], strlen(bad[i]), "b1", p, 4, &n), -EBADMSG);
     assert_int_equal(server_multipart_split(MP, strlen(MP), "", p, 4, &n), -EBADMSG);
     /* Every truncation of a good body: never a crash, never a read past the end
      * (the copy is exactly the truncated length, so ASan would see it). */
@@ -125,8 +131,7 @@ static void test_sipfrag(void **state)
     const char *bad[] = {"", "REGISTER\r\n\r\n", "garbage without line end",
                          "REGISTER sip:a SIP/2.0\r\nVia: x\r\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_int_equal(server_sipfrag_body(bad[i], strlen(bad[i]), &p, bd, sizeof(bd)),
-                         -EBADMSG);
+        assert_int_equal(server_sipfrag_body(bad[i], strlen(bad[i]), &p, bd, sizeof(bd)), -EBADMSG);
 }
 
 static server_info_status_t info(const char *xml, char *tok, char *cid)
@@ -174,8 +179,10 @@ static void test_mcptt_info(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ctype),          cmocka_unit_test(test_multipart),
-        cmocka_unit_test(test_multipart_malformed), cmocka_unit_test(test_sipfrag),
+        cmocka_unit_test(test_ctype),
+        cmocka_unit_test(test_multipart),
+        cmocka_unit_test(test_multipart_malformed),
+        cmocka_unit_test(test_sipfrag),
         cmocka_unit_test(test_mcptt_info),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
