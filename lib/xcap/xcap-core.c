@@ -142,6 +142,7 @@ void mcx_xcap_close(mcx_xcap_t *x)
     for (unsigned i = 0; i < x->n_usages; i++)
         if (x->usages[i].schema)
             xmlSchemaFree(x->usages[i].schema);
+    sqlite3_finalize(x->st_load);
     mcx_sqlite_close(x->db);
     pthread_mutex_destroy(&x->lock);
     free(x);

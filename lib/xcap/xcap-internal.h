@@ -43,6 +43,7 @@ typedef struct xcap_usage {
 
 struct mcx_xcap {
     sqlite3 *db;
+    sqlite3_stmt *st_load; /* the document read, prepared once; used under `lock` */
     pthread_mutex_t lock; /* serialises every store operation and the schemas */
     char xcap_root[512];
     char realm[128];

@@ -69,24 +69,26 @@ static void bind_loc(sqlite3_stmt *st, const mcx_xcap_loc_t *loc)
 static int load_row(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, char **content, size_t *len,
                     char *etag, char *mime, size_t mime_len, char **creator)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(x->db,
+    if (!x->st_load &&
+        sqlite3_prepare_v3(x->db,
                            "SELECT etag, content, mime, creator FROM xcap_doc"
                            " WHERE auid = ?1 AND tree = ?2 AND xui = ?3 AND doc = ?4",
-                           -1, &st, NULL) != SQLITE_OK) {
+                           -1, SQLITE_PREPARE_PERSISTENT, &x->st_load, NULL) != SQLITE_OK) {
         MCX_ERR("xcap: store: %s", sqlite3_errmsg(x->db));
+        x->st_load = NULL;
         return -EIO;
     }
+    sqlite3_stmt *st = x->st_load;
     bind_loc(st, loc);
-    int rc = sqlite3_step(st);
+    int rc = sqlite3_step(st), ret = 1;
     if (rc == SQLITE_DONE) {
-        sqlite3_finalize(st);
-        return 0;
+        ret = 0;
+        goto done;
     }
     if (rc != SQLITE_ROW) {
         MCX_ERR("xcap: store: %s", sqlite3_errmsg(x->db));
-        sqlite3_finalize(st);
-        return -EIO;
+        ret = -EIO;
+        goto done;
     }
     if (etag)
         mcx_strlcpy(etag, (const char *)sqlite3_column_text(st, 0), MCX_XCAP_ETAG_MAX);
@@ -97,8 +99,8 @@ static int load_row(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, char **content, si
         const void *b = sqlite3_column_blob(st, 1);
         char *c = malloc((size_t)n + 1);
         if (c == NULL) {
-            sqlite3_finalize(st);
-            return -EIO;
+            ret = -EIO;
+            goto done;
         }
         if (n > 0)
             memcpy(c, b, (size_t)n);
@@ -111,8 +113,10 @@ static int load_row(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, char **content, si
         const char *cr = (const char *)sqlite3_column_text(st, 3);
         *creator = strdup(cr ? cr : "");
     }
-    sqlite3_finalize(st);
-    return 1;
+done:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return ret;
 }
 
 static int exec(mcx_xcap_t *x, const char *sql)
