@@ -8,7 +8,7 @@
  * mcx-sipdb's log are shown instead. Everything started is stopped at the
  * end, on error and on Ctrl-C.
  */
-#include "mcx-orch.h"
+#include "mcx-demo-mc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -27,6 +27,7 @@
 #define DEMO_OP "fedcba9876543210fedcba9876543210"
 #define DEMO_PW "bob-secret"
 #define DEMO_SQN_AHEAD "1000"
+#define DEMO_MC_PW "alice-mc-secret"
 
 static const char demo_topology[] =
     "systems:\n"
@@ -41,7 +42,20 @@ static const char demo_topology[] =
     "      - impi: bob@alpha.test\n"
     "        impus: [sip:bob@alpha.test]\n"
     "        password: " DEMO_PW "\n"
-    "        scheme: digest\n";
+    "        scheme: digest\n"
+    "    users:\n"
+    "      - username: alice\n"
+    "        password: " DEMO_MC_PW "\n"
+    "        sip_identity: alice@alpha.test\n"
+    "        groups: [sip:fire@alpha.test]\n"
+    "      - username: bob\n"
+    "        password: bob-mc-secret\n"
+    "        sip_identity: bob@alpha.test\n"
+    "        groups: [sip:fire@alpha.test]\n"
+    "    groups:\n"
+    "      - uri: sip:fire@alpha.test\n"
+    "        display_name: Fire brigade\n"
+    "        members: [alice, bob]\n";
 
 typedef struct {
     char run_dir[PATH_MAX];
@@ -59,6 +73,9 @@ typedef struct {
     const char *step_title[4];
     char step_out[4][PATH_MAX];
     unsigned n_steps;
+    /* The MC service user's lifecycle (mcx-demo-mc.c). */
+    bool mc_ran;
+    mcx_demo_mc_t mc;
 } demo_t;
 
 static void sleep_ms(unsigned ms)
@@ -126,10 +143,10 @@ static void print_file(const char *path, const char *indent)
 }
 
 static int write_ue_config(demo_t *d, const char *name, bool aka, unsigned local_port,
-                           char *path, size_t len)
+                           const mcx_topo_user_t *mc_user, char *path, size_t len)
 {
     const mcx_topo_system_t *s = &d->topo->systems[0];
-    mcx_pathf(path, len, "%s/ue-%s.yaml", d->run_dir, name);
+    mcx_pathf(path, len, "%s/ue-%s%s.yaml", d->run_dir, name, mc_user ? "-mc" : "");
     FILE *fp = fopen(path, "w");
     if (!fp)
         return -errno;
@@ -143,6 +160,8 @@ static int write_ue_config(demo_t *d, const char *name, bool aka, unsigned local
     fprintf(fp, "sip:\n  proxy: 127.0.0.1\n  port: %u\n  transport: udp\n"
                 "  local_port: %u\n  expires: 600\n  timeout_seconds: 15\n",
             s->scscf.sip_port, local_port);
+    if (mc_user)
+        mcx_demo_mc_write_conf(fp, s, mc_user, d->run_dir);
     return fclose(fp) == 0 ? 0 : -EIO;
 }
 
@@ -162,11 +181,16 @@ static void capture_start(demo_t *d)
         snprintf(d->capture_why, sizeof(d->capture_why), "tshark is not installed");
         return;
     }
-    char filter[512];
+    char filter[1024];
     int n = snprintf(filter, sizeof(filter), "udp port %u or tcp port %u or tcp port %u",
                      s->scscf.sip_port, s->scscf.sip_port, s->scscf.diameter_port);
     for (unsigned i = 0; i < s->sipdb.count && n > 0 && (size_t)n < sizeof(filter); i++)
         n += snprintf(filter + n, sizeof(filter) - (size_t)n, " or tcp port %u", s->sipdb_ports[i]);
+    /* The application plane: SIP-2, HTTP-1 (TLS), HTTP-2 to each daemon. */
+    if (n > 0 && (size_t)n < sizeof(filter))
+        n += snprintf(filter + n, sizeof(filter) - (size_t)n,
+                      " or port %u or tcp port %u or tcp port %u or tcp port %u or tcp port %u",
+                      s->server.sip_port, s->https_port, s->idms.port, s->cms.port, s->gms.port);
     mcx_pathf(d->pcap, sizeof(d->pcap), "%s/demo.pcap", d->run_dir);
     mcx_pathf(d->tshark.log, sizeof(d->tshark.log), "%s/tshark.log", d->run_dir);
     snprintf(d->tshark.name, sizeof(d->tshark.name), "tshark");
@@ -215,7 +239,10 @@ static void capture_stop(demo_t *d)
 enum {
     F_TIME, F_USRC, F_UDST, F_TSRC, F_TDST, F_METHOD, F_STATUS, F_CSEQ, F_ALG, F_AUTS,
     F_EXPIRES, F_CMD, F_REQ, F_RC, F_ERC, F_SAT, F_SCHEME, F_SCHEME3, F_USER, F_HBH, F_AUTHZ,
-    F_AUTHZ3, F_REASON, F_CALLID, F_N
+    F_AUTHZ3, F_REASON, F_CALLID,
+    /* the application plane: HTTP-1 (TLS handshakes only), HTTP-2 and CSC-5 in clear, SIP-2 */
+    F_HMETHOD, F_HURI, F_HCODE, F_HPHRASE, F_XFF, F_STREAM, F_TSEQ, F_HAUTHZ, F_HLOC, F_HWWWA,
+    F_HCTYPE, F_TLSTYPE, F_ALPN, F_EVENT, F_SCTYPE, F_CSEQM, F_N
 };
 
 static const char *const fields[F_N] = {
@@ -226,6 +253,10 @@ static const char *const fields[F_N] = {
     "diameter.SIP-Authentication-Scheme", "diameter.3GPP-SIP-Authentication-Scheme",
     "diameter.User-Name", "diameter.hopbyhopid", "diameter.SIP-Authorization",
     "diameter.3GPP-SIP-Authorization", "sip.Status-Line", "sip.Call-ID",
+    "http.request.method", "http.request.uri", "http.response.code", "http.response.phrase",
+    "http.x_forwarded_for", "tcp.stream", "tcp.seq", "http.authorization", "http.location",
+    "http.www_authenticate", "http.content_type", "tls.handshake.type",
+    "tls.handshake.extensions_alpn_str", "sip.Event", "sip.Content-Type", "sip.CSeq.method",
 };
 
 static const char *sat_name(long v)
@@ -288,6 +319,16 @@ static const char *entity(const demo_t *d, unsigned port, bool diameter)
             return "sipdb";
     if (port == s->dproxy.port || diameter)
         return "dproxy"; /* the proxy is the one that connects out on AAA-1 */
+    if (port == s->server.sip_port)
+        return "MC server";
+    if (port == s->https_port)
+        return "nginx";
+    if (port == s->idms.port)
+        return "mcx-idms";
+    if (port == s->cms.port)
+        return "mcx-cms";
+    if (port == s->gms.port)
+        return "mcx-gms";
     return "?";
 }
 
@@ -329,7 +370,114 @@ static void nth(const char *v, unsigned i, char *out, size_t len)
     }
 }
 
-#define SEEN_MAX 512
+#define SEEN_MAX 1024
+#define ROWS_MAX 1024
+
+typedef struct {
+    double t;
+    const char *from, *to;
+    char ref[8];
+    char msg[320];
+    int phase;      /* MC lifecycle step, 0 outside it */
+    bool tls;       /* its step is the one of the next HTTP message */
+} row_t;
+
+/* The client end of each TCP stream to a daemon's plain HTTP port. */
+#define STREAMS_MAX 256
+typedef struct {
+    long stream[STREAMS_MAX];
+    const char *client[STREAMS_MAX];
+    unsigned n;
+} streams_t;
+
+static const char *stream_client(streams_t *st, long id, const char *set)
+{
+    for (unsigned i = 0; i < st->n; i++)
+        if (st->stream[i] == id) {
+            if (set)
+                st->client[i] = set;
+            return st->client[i];
+        }
+    if (set && st->n < STREAMS_MAX) {
+        st->stream[st->n] = id;
+        st->client[st->n++] = set;
+    }
+    return set;
+}
+
+/* One HTTP or TLS message of the application plane; false if it is not one. */
+static bool http_row(demo_t *d, char *f[F_N], unsigned sp, unsigned dp, streams_t *st, row_t *r,
+                     char *key, size_t keylen)
+{
+    const mcx_topo_system_t *s = &d->topo->systems[0];
+    long stream = strtol(f[F_STREAM], NULL, 10);
+    if (f[F_TLSTYPE][0]) {
+        char v[16];
+        nth(f[F_TLSTYPE], 0, v, sizeof(v));
+        bool hello = !strcmp(v, "1");
+        if (strcmp(v, "1") && strcmp(v, "2"))
+            return false;
+        snprintf(key, keylen, "T%ld/%s/%s", stream, f[F_TSEQ], v);
+        r->from = sp == s->https_port ? "nginx" : "UE alice";
+        r->to = dp == s->https_port ? "nginx" : "UE alice";
+        snprintf(r->ref, sizeof(r->ref), "HTTP-1");
+        snprintf(r->msg, sizeof(r->msg), "TLS %s%s%s%s", hello ? "ClientHello" : "ServerHello",
+                 f[F_ALPN][0] ? "  ALPN " : "", f[F_ALPN],
+                 hello ? "" : "  (what follows is encrypted; the proxy forwards it in clear)");
+        r->tls = true;
+        r->phase = MCX_MC_IDM; /* placeholder: the next HTTP message's step */
+        return true;
+    }
+    if (!f[F_HMETHOD][0] && !f[F_HCODE][0])
+        return false;
+    unsigned daemon = dp == s->idms.port || dp == s->cms.port || dp == s->gms.port ? dp : sp;
+    const char *client;
+    if (f[F_HMETHOD][0])
+        client = stream_client(st, stream, f[F_XFF][0] ? "nginx" : "MC server");
+    else
+        client = stream_client(st, stream, NULL);
+    if (!client)
+        client = "?";
+    bool req = f[F_HMETHOD][0] != '\0';
+    r->from = req ? client : entity(d, daemon, false);
+    r->to = req ? entity(d, daemon, false) : client;
+    snprintf(r->ref, sizeof(r->ref), "%s", strcmp(client, "nginx") ? "CSC-5" : "HTTP-2");
+    snprintf(key, keylen, "H%ld/%s/%u/%s", stream, f[F_TSEQ], sp, f[F_HMETHOD]);
+    if (req) {
+        char uri[200];
+        snprintf(uri, sizeof(uri), "%s", f[F_HURI]);
+        char *q = strchr(uri, '?');
+        bool s256 = q && strstr(q, "code_challenge_method=S256");
+        if (q)
+            snprintf(q, sizeof(uri) - (size_t)(q - uri), "?...");
+        snprintf(r->msg, sizeof(r->msg), "%s %s%s%s", f[F_HMETHOD], uri,
+                 s256 ? "  (PKCE code_challenge S256)" : "",
+                 !strncasecmp(f[F_HAUTHZ], "Bearer ", 7) ? "  Authorization: Bearer" : "");
+    } else {
+        int m = snprintf(r->msg, sizeof(r->msg), "%s %s", f[F_HCODE], f[F_HPHRASE]);
+        if (f[F_HCTYPE][0])
+            m += snprintf(r->msg + m, sizeof(r->msg) - (size_t)m, "  %s", f[F_HCTYPE]);
+        if (f[F_HLOC][0]) {
+            char loc[120];
+            snprintf(loc, sizeof(loc), "%s", f[F_HLOC]);
+            char *c = strstr(loc, "code=");
+            if (c && strlen(c) > 9)
+                snprintf(c + 5, sizeof(loc) - (size_t)(c + 5 - loc), "...");
+            m += snprintf(r->msg + m, sizeof(r->msg) - (size_t)m, "  Location %s", loc);
+        }
+        if (f[F_HWWWA][0])
+            snprintf(r->msg + m, sizeof(r->msg) - (size_t)m, "  WWW-Authenticate %.80s",
+                     f[F_HWWWA]);
+    }
+    /* Steps of the lifecycle by the server the message is for. */
+    if (daemon == s->idms.port)
+        r->phase = MCX_MC_IDM;
+    else if (daemon == s->gms.port)
+        r->phase = MCX_MC_GMC;
+    else
+        r->phase = strcmp(client, "nginx") ? MCX_MC_SVCAUTH : MCX_MC_CMC;
+    return true;
+}
 
 static int decode_and_print(demo_t *d)
 {
@@ -338,28 +486,35 @@ static int decode_and_print(demo_t *d)
     if (mcx_find_program("tshark", tshark, sizeof(tshark)))
         return -ENOENT;
     mcx_pathf(out, sizeof(out), "%s/ladder.tsv", d->run_dir);
-    char *argv[80];
-    char dec[MCX_TOPO_MAX_SIPDB + 3][48];
+    char *argv[120];
+    char dec[MCX_TOPO_MAX_SIPDB + 12][48];
     unsigned a = 0, nd = 0;
     argv[a++] = tshark;
     argv[a++] = "-r";
     argv[a++] = d->pcap;
-    snprintf(dec[nd], sizeof(dec[0]), "udp.port==%u,sip", s->scscf.sip_port);
-    argv[a++] = "-d";
-    argv[a++] = dec[nd++];
-    snprintf(dec[nd], sizeof(dec[0]), "tcp.port==%u,sip", s->scscf.sip_port);
-    argv[a++] = "-d";
-    argv[a++] = dec[nd++];
-    snprintf(dec[nd], sizeof(dec[0]), "tcp.port==%u,diameter", s->scscf.diameter_port);
-    argv[a++] = "-d";
-    argv[a++] = dec[nd++];
-    for (unsigned i = 0; i < s->sipdb.count; i++) {
-        snprintf(dec[nd], sizeof(dec[0]), "tcp.port==%u,diameter", s->sipdb_ports[i]);
-        argv[a++] = "-d";
-        argv[a++] = dec[nd++];
+#define DECODE(...)                                                                                \
+    do {                                                                                           \
+        snprintf(dec[nd], sizeof(dec[0]), __VA_ARGS__);                                            \
+        argv[a++] = "-d";                                                                          \
+        argv[a++] = dec[nd++];                                                                     \
+    } while (0)
+    DECODE("udp.port==%u,sip", s->scscf.sip_port);
+    DECODE("tcp.port==%u,sip", s->scscf.sip_port);
+    DECODE("tcp.port==%u,diameter", s->scscf.diameter_port);
+    for (unsigned i = 0; i < s->sipdb.count; i++)
+        DECODE("tcp.port==%u,diameter", s->sipdb_ports[i]);
+    if (d->mc_ran) {
+        DECODE("udp.port==%u,sip", s->server.sip_port);
+        DECODE("tcp.port==%u,sip", s->server.sip_port);
+        DECODE("tcp.port==%u,tls", s->https_port);
+        DECODE("tcp.port==%u,http", s->idms.port);
+        DECODE("tcp.port==%u,http", s->cms.port);
+        DECODE("tcp.port==%u,http", s->gms.port);
     }
+#undef DECODE
     argv[a++] = "-Y";
-    argv[a++] = "sip || diameter.applicationId == 16777216";
+    argv[a++] = "sip || diameter.applicationId == 16777216 || http.request || http.response || "
+                "tls.handshake.type == 1 || tls.handshake.type == 2";
     argv[a++] = "-T";
     argv[a++] = "fields";
     for (unsigned i = 0; i < F_N; i++) {
@@ -377,11 +532,12 @@ static int decode_and_print(demo_t *d)
     if (!fp)
         return -errno;
     static char seen[SEEN_MAX][96];
-    unsigned n_seen = 0, step = 0, shown = 0;
-    double t0 = d->n_steps ? d->step_t[0] : 0;
+    static row_t rows[ROWS_MAX];
+    static streams_t streams;
+    memset(&streams, 0, sizeof(streams));
+    unsigned n_seen = 0, n_rows = 0;
     char line[8192];
-    printf("\n   time    from        to          ref    message\n");
-    while (fgets(line, sizeof(line), fp)) {
+    while (fgets(line, sizeof(line), fp) && n_rows < ROWS_MAX) {
         line[strcspn(line, "\n")] = '\0';
         char *f[F_N];
         split_fields(line, f);
@@ -389,22 +545,28 @@ static int decode_and_print(demo_t *d)
         double t = strtod(f[F_TIME], &end);
         if (end == f[F_TIME] || t <= 0)
             continue;
-        while (step < d->n_steps && t >= d->step_t[step]) {
-            printf("\n-- %s\n", d->step_title[step]);
-            step++;
-        }
         bool udp = f[F_USRC][0] != '\0';
         unsigned sp = (unsigned)strtoul(udp ? f[F_USRC] : f[F_TSRC], NULL, 10);
         unsigned dp = (unsigned)strtoul(udp ? f[F_UDST] : f[F_TDST], NULL, 10);
         bool diameter = f[F_CMD][0] != '\0';
+        bool in_mc = d->mc_ran && t >= d->mc.t_start;
         unsigned pdus = 1;
         if (diameter)
             for (const char *c = f[F_CMD]; (c = strchr(c, ',')); c++)
                 pdus++;
-        for (unsigned k = 0; k < pdus; k++) {
-            char key[96], msg[512], v[256], w[256];
-            msg[0] = '\0';
-            if (diameter) {
+        for (unsigned k = 0; k < pdus && n_rows < ROWS_MAX; k++) {
+            char key[96], v[256], w[256];
+            row_t *r = &rows[n_rows];
+            memset(r, 0, sizeof(*r));
+            r->t = t;
+            char *msg = r->msg;
+            const size_t msglen = sizeof(r->msg);
+            if (!diameter && !f[F_METHOD][0] && !f[F_STATUS][0]) {
+                if (!http_row(d, f, sp, dp, &streams, r, key, sizeof(key)))
+                    continue;
+                if (!in_mc)
+                    r->phase = 0;
+            } else if (diameter) {
                 char code[16], req[16], hbh[32];
                 nth(f[F_CMD], k, code, sizeof(code));
                 nth(f[F_REQ], k, req, sizeof(req));
@@ -412,66 +574,86 @@ static int decode_and_print(demo_t *d)
                 bool isreq = !strcmp(req, "1") || !strcasecmp(req, "True");
                 snprintf(key, sizeof(key), "D%u>%u/%s/%s/%d", sp, dp, code, hbh, isreq);
                 long cc = strtol(code, NULL, 10);
-                int m = snprintf(msg, sizeof(msg), "%s", cmd_name(cc, isreq));
+                int m = snprintf(msg, msglen, "%s", cmd_name(cc, isreq));
                 if (isreq) {
                     nth(f[F_USER], pdus > 1 ? k : 0, v, sizeof(v));
                     if (v[0])
-                        m += snprintf(msg + m, sizeof(msg) - (size_t)m, " %s", v);
+                        m += snprintf(msg + m, msglen - (size_t)m, " %s", v);
                     if (cc == 303) {
                         nth(f[F_SCHEME3][0] ? f[F_SCHEME3] : f[F_SCHEME], pdus > 1 ? k : 0, w,
                             sizeof(w));
-                        m += snprintf(msg + m, sizeof(msg) - (size_t)m, "  scheme %s%s",
+                        m += snprintf(msg + m, msglen - (size_t)m, "  scheme %s%s",
                                       w[0] ? w : "?",
                                       strcasecmp(w, "unknown") ? "" : " (the SIP database picks)");
                         if (f[F_AUTHZ][0] || f[F_AUTHZ3][0])
-                            m += snprintf(msg + m, sizeof(msg) - (size_t)m,
+                            m += snprintf(msg + m, msglen - (size_t)m,
                                           "  + SIP-Authorization (RAND||AUTS): resynchronisation");
                     } else if (cc == 301) {
                         nth(f[F_SAT], pdus > 1 ? k : 0, w, sizeof(w));
                         long sat = strtol(w, NULL, 10);
-                        m += snprintf(msg + m, sizeof(msg) - (size_t)m,
+                        m += snprintf(msg + m, msglen - (size_t)m,
                                       "  Server-Assignment-Type %s (%ld)", sat_name(sat), sat);
                     }
                 } else {
                     nth(f[F_RC], pdus > 1 ? k : 0, v, sizeof(v));
                     nth(f[F_ERC], pdus > 1 ? k : 0, w, sizeof(w));
                     if (v[0])
-                        m += snprintf(msg + m, sizeof(msg) - (size_t)m, "  Result-Code %s %s", v,
+                        m += snprintf(msg + m, msglen - (size_t)m, "  Result-Code %s %s", v,
                                       rc_name(strtol(v, NULL, 10), false));
                     if (w[0])
-                        m += snprintf(msg + m, sizeof(msg) - (size_t)m,
+                        m += snprintf(msg + m, msglen - (size_t)m,
                                       "  Experimental-Result %s %s", w,
                                       rc_name(strtol(w, NULL, 10), true));
                     nth(f[F_SCHEME3][0] ? f[F_SCHEME3] : f[F_SCHEME], pdus > 1 ? k : 0, w,
                         sizeof(w));
                     if (cc == 303 && w[0])
-                        m += snprintf(msg + m, sizeof(msg) - (size_t)m, "  scheme %s", w);
+                        m += snprintf(msg + m, msglen - (size_t)m, "  scheme %s", w);
                 }
-            } else if (f[F_METHOD][0] || f[F_STATUS][0]) {
+                r->from = entity(d, sp, true);
+                r->to = entity(d, dp, true);
+                snprintf(r->ref, sizeof(r->ref), "AAA-1");
+                r->phase = in_mc ? MCX_MC_REGISTER : 0;
+            } else {
                 snprintf(key, sizeof(key), "S%u>%u/%.40s/%s/%s/%s", sp, dp, f[F_CALLID],
                          f[F_CSEQ], f[F_METHOD], f[F_STATUS]);
                 nth(f[F_ALG], 0, v, sizeof(v));
+                int m;
                 if (f[F_METHOD][0]) {
-                    int m = snprintf(msg, sizeof(msg), "%s  CSeq %s", f[F_METHOD], f[F_CSEQ]);
+                    m = snprintf(msg, msglen, "%s  CSeq %s", f[F_METHOD], f[F_CSEQ]);
+                    if (f[F_EVENT][0])
+                        m += snprintf(msg + m, msglen - (size_t)m, "  Event %s", f[F_EVENT]);
                     if (f[F_EXPIRES][0])
-                        m += snprintf(msg + m, sizeof(msg) - (size_t)m, "  Expires %s",
-                                      f[F_EXPIRES]);
+                        m += snprintf(msg + m, msglen - (size_t)m, "  Expires %s", f[F_EXPIRES]);
                     if (v[0])
-                        m += snprintf(msg + m, sizeof(msg) - (size_t)m, "  algorithm=%s", v);
+                        m += snprintf(msg + m, msglen - (size_t)m, "  algorithm=%s", v);
                     if (f[F_AUTS][0])
-                        snprintf(msg + m, sizeof(msg) - (size_t)m,
-                                 "  auts=... (resynchronisation)");
+                        m += snprintf(msg + m, msglen - (size_t)m,
+                                      "  auts=... (resynchronisation)");
                 } else {
                     const char *reason = strchr(f[F_REASON], ' ');
                     reason = reason ? strchr(reason + 1, ' ') : NULL;
-                    int m = snprintf(msg, sizeof(msg), "%s %s  CSeq %s", f[F_STATUS],
-                                     reason ? reason + 1 : "", f[F_CSEQ]);
+                    m = snprintf(msg, msglen, "%s %s  CSeq %s %s", f[F_STATUS],
+                                 reason ? reason + 1 : "", f[F_CSEQ], f[F_CSEQM]);
                     if (v[0])
-                        snprintf(msg + m, sizeof(msg) - (size_t)m, "  challenge algorithm=%s", v);
+                        m += snprintf(msg + m, msglen - (size_t)m, "  challenge algorithm=%s", v);
                 }
-            } else {
-                continue;
+                if (f[F_SCTYPE][0] && m > 0 && (size_t)m < msglen) {
+                    char ct[96];
+                    snprintf(ct, sizeof(ct), "%s", f[F_SCTYPE]);
+                    ct[strcspn(ct, ";")] = '\0';
+                    snprintf(msg + m, msglen - (size_t)m, "  body %s", ct);
+                }
+                r->from = entity(d, sp, false);
+                r->to = entity(d, dp, false);
+                bool sip2 = sp == s->server.sip_port || dp == s->server.sip_port;
+                snprintf(r->ref, sizeof(r->ref), "%s", sip2 ? "SIP-2" : "SIP-1");
+                r->phase = !in_mc ? 0
+                           : (sip2 || !strcmp(f[F_CSEQM], "PUBLISH"))
+                               ? MCX_MC_SVCAUTH
+                               : MCX_MC_REGISTER;
             }
+            if (in_mc && t >= d->mc.t_dereg)
+                r->phase = MCX_MC_DEREG;
             /* A segment seen twice on lo (retransmission) decodes twice: once is enough. */
             bool dup = false;
             for (unsigned i = 0; i < n_seen && !dup; i++)
@@ -480,13 +662,59 @@ static int decode_and_print(demo_t *d)
                 continue;
             if (n_seen < SEEN_MAX)
                 snprintf(seen[n_seen++], sizeof(seen[0]), "%s", key);
-            printf("  %7.3f  %-10s  %-10s  %-5s  %s\n", t - t0, entity(d, sp, diameter),
-                   entity(d, dp, diameter), diameter ? "AAA-1" : "SIP-1", msg);
-            shown++;
+            n_rows++;
         }
     }
     fclose(fp);
-    printf("\n(%u messages; capture %s)\n", shown, d->pcap);
+    /* A TLS handshake belongs to the step of the next HTTP message. */
+    for (unsigned i = n_rows; i-- > 0;)
+        if (rows[i].tls && rows[i].phase && rows[i].phase != MCX_MC_DEREG)
+            rows[i].phase = i + 1 < n_rows ? rows[i + 1].phase : rows[i].phase;
+    /* The lifecycle's messages grouped by step, in time order within each: the
+     * S-CSCF sends the third-party REGISTER (step 5) while it still completes
+     * the registration (step 4). The time column keeps the true order. */
+    unsigned i0 = 0;
+    while (i0 < n_rows && !rows[i0].phase)
+        i0++;
+    static row_t sorted[ROWS_MAX];
+    unsigned ns = 0;
+    for (int ph = MCX_MC_IDM; ph < MCX_MC_N; ph++)
+        for (unsigned i = i0; i < n_rows; i++)
+            if (rows[i].phase == ph)
+                sorted[ns++] = rows[i];
+    memcpy(rows + i0, sorted, ns * sizeof(row_t));
+
+    double t0 = d->n_steps ? d->step_t[0] : 0;
+    unsigned step = 0;
+    int phase = 0;
+    bool status_shown = false;
+    printf("\n   time    from        to          ref     message\n");
+    for (unsigned i = 0; i < n_rows; i++) {
+        row_t *r = &rows[i];
+        while (step < d->n_steps && r->t >= d->step_t[step]) {
+            printf("\n-- %s\n", d->step_title[step]);
+            step++;
+        }
+        if (d->mc_ran && !status_shown && d->mc.t_status > 0 && r->phase == MCX_MC_DEREG) {
+            printf("  %7.3f  %-10s  %-10s  %-6s  GET /users/%s -> %d%s\n", d->mc.t_status - t0,
+                   "mcx demo", "MC server", "status", d->mc.mcptt_id, d->mc.status_during,
+                   strstr(d->mc.body_during, "\"authorized\":true") ? "  authorized true" : "");
+            status_shown = true;
+        }
+        if (r->phase && r->phase != phase) {
+            if (phase == 0)
+                printf("\n-- MC service user alice: the on-network lifecycle (TS 23.280 10.1.1.1)\n");
+            printf("  [%d] %s\n", r->phase, mcx_demo_mc_title(r->phase));
+            phase = r->phase;
+        }
+        printf("  %7.3f  %-10s  %-10s  %-6s  %s\n", r->t - t0, r->from, r->to, r->ref, r->msg);
+    }
+    if (d->mc_ran && d->mc.status_after)
+        printf("  %7.3f  %-10s  %-10s  %-6s  GET /users/%s -> %d%s\n", d->mc.t_end - t0,
+               "mcx demo", "MC server", "status", d->mc.mcptt_id, d->mc.status_after,
+               strstr(d->mc.body_after, "\"authorized\":true") ? "  authorized true"
+                                                               : "  not authorized");
+    printf("\n(%u messages; capture %s)\n", n_rows, d->pcap);
     return 0;
 }
 
@@ -556,14 +784,21 @@ static int step(demo_t *d, const char *title, char *const argv[], const char *ou
 
 static int run_steps(demo_t *d)
 {
-    char alice_cfg[PATH_MAX], bob_cfg[PATH_MAX], check_out[PATH_MAX];
+    char alice_cfg[PATH_MAX], bob_cfg[PATH_MAX], mc_cfg[PATH_MAX], check_out[PATH_MAX];
     int rv;
     d->alice_port = mcx_free_port(NULL);
     do
         d->bob_port = mcx_free_port(NULL);
     while (d->bob_port == d->alice_port);
-    if ((rv = write_ue_config(d, "alice", true, d->alice_port, alice_cfg, sizeof(alice_cfg))) ||
-        (rv = write_ue_config(d, "bob", false, d->bob_port, bob_cfg, sizeof(bob_cfg)))) {
+    const mcx_topo_user_t *mc_user = mcx_topo_user_of_impi(&d->topo->systems[0], "alice@alpha.test");
+    if (!mc_user) {
+        fprintf(stderr, "mcx demo: the topology has no MC service user for alice\n");
+        return 1;
+    }
+    if ((rv = write_ue_config(d, "alice", true, d->alice_port, NULL, alice_cfg,
+                              sizeof(alice_cfg))) ||
+        (rv = write_ue_config(d, "bob", false, d->bob_port, NULL, bob_cfg, sizeof(bob_cfg))) ||
+        (rv = write_ue_config(d, "alice", true, d->alice_port, mc_user, mc_cfg, sizeof(mc_cfg)))) {
         fprintf(stderr, "mcx demo: cannot write the UE configurations: %s\n", strerror(-rv));
         return 1;
     }
@@ -596,6 +831,28 @@ static int run_steps(demo_t *d)
     }
     if (!mcx_file_contains(d->step_out[2], "answering with auts")) {
         fprintf(stderr, "mcx demo: no resynchronisation happened (see %s)\n", d->step_out[2]);
+        return 1;
+    }
+
+    /* The whole lifecycle of an MC service user, against the application plane. */
+    const mcx_topo_system_t *s = &d->topo->systems[0];
+    heading("MC service user %s (%s): the on-network lifecycle of TS 23.280 10.1.1.1",
+            mc_user->username, mc_user->mcptt_id);
+    char idms_url[512];
+    mcx_topo_public_url(s, "idms", idms_url, sizeof(idms_url));
+    printf("   mcx-ue -c %s\n"
+           "   (it stays registered until the MC server's status API has been asked, then\n"
+           "   SIGTERM: it removes its publication and de-registers)\n"
+           "   IdMS %s, CMS .../cms, GMS .../gms through nginx (TLS, CA %s/ca.pem);\n"
+           "   MC server status API http://127.0.0.1:%u/users/<MCPTT ID>\n",
+           mc_cfg, idms_url, d->run_dir, s->server.http_port);
+    d->mc_ran = true;
+    rv = mcx_demo_mc_run(s, mc_user, d->ue_bin, mc_cfg, d->run_dir, &d->mc);
+    if (rv < 0)
+        return 1;
+    if (rv > 0) {
+        fprintf(stderr, "mcx demo: FAILED at step %d, %s (%.60s...): %s\n", rv,
+                mcx_demo_mc_title(rv), mcx_demo_mc_refs(rv), d->mc.reason);
         return 1;
     }
     return 0;
@@ -674,7 +931,10 @@ int mcx_demo(int argc, char **argv)
     if (mcx_interrupted) {
         /* no ladder: stop at once */
     } else if (d->capturing) {
-        heading("What crossed SIP-1 (UE <-> S-CSCF) and AAA-1 (S-CSCF <-> dproxy <-> sipdb)");
+        heading("What crossed SIP-1 (UE <-> S-CSCF) and AAA-1 (S-CSCF <-> dproxy <-> sipdb)%s",
+                d->mc_ran ? ", SIP-2 (S-CSCF <-> MC server), HTTP-1 (UE <-> nginx, TLS: "
+                            "handshakes only), HTTP-2 (nginx <-> mcx-idms/cms/gms) and CSC-5 "
+                            "(MC server <-> CMS)" : "");
         if (decode_and_print(d) != 0) {
             printf("(decoding %s failed; the UEs' own view follows)\n", d->pcap);
             for (unsigned i = 0; i < d->n_steps; i++) {
