@@ -79,7 +79,10 @@ typedef struct {
     char *jwks;      /* public JWKS text, served at /jwks */
     char *discovery; /* /.well-known/openid-configuration */
     idms_stats_t stats;
+    _Atomic int64_t last_sweep; /* time of the last expiry sweep */
 } idms_ctx_t;
+
+#define IDMS_SWEEP_INTERVAL 60 /* seconds between expiry sweeps */
 
 /* Load the key, write the JWKS, render the discovery document. */
 int idms_ctx_init(idms_ctx_t *ctx, const idms_config_t *cfg, char *err, size_t errlen);

@@ -47,6 +47,20 @@ static void unlock(idms_ctx_t *ctx)
     pthread_mutex_unlock(&ctx->db_lock);
 }
 
+/* At most once per IDMS_SWEEP_INTERVAL: delete long-expired codes and tokens. */
+static void maybe_sweep(idms_ctx_t *ctx)
+{
+    int64_t now = now_s(), last = atomic_load(&ctx->last_sweep);
+    if (now - last < IDMS_SWEEP_INTERVAL ||
+        !atomic_compare_exchange_strong(&ctx->last_sweep, &last, now))
+        return;
+    lock(ctx);
+    int n = idms_store_purge(ctx->db, now);
+    unlock(ctx);
+    if (n > 0)
+        MCX_INFO("expiry sweep: %d expired codes and refresh tokens deleted", n);
+}
+
 /* A random secret: 32 bytes as 43 base64url characters. */
 static int random_secret(char out[44])
 {
@@ -536,16 +550,14 @@ static void put_ids(json_t *c, const idms_user_t *u)
 typedef struct {
     const idms_user_t *user;
     const char *client_id;
-    const char *scope;    /* granted in this response */
-    const char *rt_scope; /* carried by the new refresh token */
-    const char *nonce;    /* "" or NULL: none */
+    const char *scope; /* granted in this response */
+    const char *nonce; /* "" or NULL: none */
     int64_t auth_time;
-    const char *family;
 } grant_t;
 
-/* Sign the access and ID tokens, store a new refresh token, reply 200. */
+/* Sign the access and ID tokens and reply 200 with the (stored) refresh token rt. */
 static void issue(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *resp,
-                  const grant_t *g, bool refresh)
+                  const grant_t *g, const char *rt, bool refresh)
 {
     const idms_options_t *o = &ctx->cfg->idms;
     int64_t now = now_s();
@@ -595,22 +607,6 @@ static void issue(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *r
         json_decref(c);
     }
 
-    char rt[44] = "";
-    if (rv == 0)
-        rv = random_secret(rt);
-    if (rv == 0) {
-        idms_refresh_t r = {0};
-        idms_secret_hash(rt, r.hash);
-        mcx_strlcpy(r.family, g->family, sizeof(r.family));
-        mcx_strlcpy(r.client_id, g->client_id, sizeof(r.client_id));
-        mcx_strlcpy(r.username, g->user->username, sizeof(r.username));
-        mcx_strlcpy(r.scope, g->rt_scope, sizeof(r.scope));
-        r.auth_time = g->auth_time;
-        r.expires = now + o->refresh_token_lifetime;
-        lock(ctx);
-        rv = idms_refresh_put(ctx->db, &r);
-        unlock(ctx);
-    }
     if (rv) {
         MCX_ERR("token: cannot issue tokens (%d)", rv);
         token_error(ctx, req, resp, IDMS_E_SERVER_ERROR, "cannot issue tokens now");
@@ -635,18 +631,189 @@ static void issue(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *r
         explicit_bzero(at, strlen(at));
     free(at);
     free(it);
-    explicit_bzero(rt, sizeof(rt));
 }
 
-/* The user a grant was made to must still exist and be enabled. */
-static int grant_user(idms_ctx_t *ctx, const char *username, idms_user_t *u)
+/*
+ * One write transaction on the store, committed once: fn's writes are kept
+ * when it returns 0 or sets *keep (a refusal whose writes must persist: a
+ * spent code or token, a family revoked on replay), else rolled back.
+ */
+typedef int (*write_fn)(sqlite3 *db, void *arg, bool *keep);
+
+static int store_write(idms_ctx_t *ctx, write_fn fn, void *arg)
 {
     lock(ctx);
-    int rv = idms_user_get(ctx->db, username, u);
+    int rv = idms_store_begin(ctx->db);
+    if (rv == 0) {
+        bool keep = false;
+        rv = fn(ctx->db, arg, &keep);
+        int e = idms_store_end(ctx->db, rv == 0 || keep);
+        if (e)
+            rv = e;
+    }
     unlock(ctx);
-    if (rv == 0 && !u->enabled)
-        rv = -EACCES;
     return rv;
+}
+
+/* A grant decided and stored in one transaction (grant_code_job, grant_refresh_job). */
+typedef struct {
+    /* in */
+    const char *hash;         /* of the presented code or refresh token */
+    const char *client_id;    /* authenticated client */
+    const char *redirect_uri; /* code grant */
+    const char *s256;         /* code grant: S256 of the verifier, NULL if not computable */
+    const char *scope;        /* refresh grant: a narrower scope asked, or NULL */
+    int64_t now;
+    char rt_hash[65]; /* the rotated refresh token to store */
+    int64_t rt_expires;
+    /* out */
+    int err;          /* IDMS_E_* when refused (-EPERM) */
+    const char *desc; /* its error_description */
+    bool replay;      /* a spent code or rotated token presented again */
+    idms_user_t user;
+    char family[65];
+    char granted[IDMS_SCOPE_MAX];
+    char rt_scope[IDMS_SCOPE_MAX];
+    char nonce[IDMS_NONCE_MAX];
+    int64_t auth_time;
+} grant_job_t;
+
+static int refuse(grant_job_t *j, int err, const char *desc)
+{
+    j->err = err;
+    j->desc = desc;
+    return -EPERM;
+}
+
+/* The user must still exist and be enabled; then the rotated token is stored. */
+static int grant_finish(sqlite3 *db, grant_job_t *j, const char *username, bool *keep)
+{
+    int rv = idms_user_get(db, username, &j->user);
+    if (rv == -ENOENT || (rv == 0 && !j->user.enabled))
+        return refuse(j, IDMS_E_INVALID_GRANT, "user no longer enabled");
+    if (rv)
+        return rv;
+    idms_refresh_t n = {0};
+    mcx_strlcpy(n.hash, j->rt_hash, sizeof(n.hash));
+    mcx_strlcpy(n.family, j->family, sizeof(n.family));
+    mcx_strlcpy(n.client_id, j->client_id, sizeof(n.client_id));
+    mcx_strlcpy(n.username, username, sizeof(n.username));
+    mcx_strlcpy(n.scope, j->rt_scope, sizeof(n.scope));
+    n.auth_time = j->auth_time;
+    n.expires = j->rt_expires;
+    rv = idms_refresh_put(db, &n);
+    if (rv)
+        *keep = false; /* nothing of this grant is stored; the client may retry */
+    return rv;
+}
+
+static int grant_code_job(sqlite3 *db, void *arg, bool *keep)
+{
+    grant_job_t *j = arg;
+    idms_code_t c;
+    int rv = idms_code_redeem_tx(db, j->hash, &c);
+    if (rv == -EALREADY) {
+        *keep = true; /* the family revocation */
+        j->replay = true;
+        return refuse(j, IDMS_E_INVALID_GRANT, "code already used");
+    }
+    if (rv == -ENOENT)
+        return refuse(j, IDMS_E_INVALID_GRANT, "unknown code");
+    if (rv)
+        return rv;
+    /* The code is spent from here on, whatever follows. */
+    *keep = true;
+    if (c.expires <= j->now)
+        return refuse(j, IDMS_E_INVALID_GRANT, "code expired");
+    if (strcmp(c.client_id, j->client_id) != 0)
+        return refuse(j, IDMS_E_INVALID_GRANT, "code was issued to another client");
+    /* RFC 6749 §4.1.3: identical to the authorization request's redirect_uri. */
+    if (strcmp(c.redirect_uri, j->redirect_uri) != 0)
+        return refuse(j, IDMS_E_INVALID_GRANT, "redirect_uri differs");
+    if (!j->s256 || strlen(j->s256) != strlen(c.code_challenge) ||
+        CRYPTO_memcmp(j->s256, c.code_challenge, strlen(j->s256)) != 0)
+        return refuse(j, IDMS_E_INVALID_GRANT, "code_verifier does not match");
+    mcx_strlcpy(j->family, c.hash, sizeof(j->family));
+    mcx_strlcpy(j->granted, c.scope, sizeof(j->granted));
+    mcx_strlcpy(j->rt_scope, c.scope, sizeof(j->rt_scope));
+    mcx_strlcpy(j->nonce, c.nonce, sizeof(j->nonce));
+    j->auth_time = c.auth_time;
+    return grant_finish(db, j, c.username, keep);
+}
+
+static int grant_refresh_job(sqlite3 *db, void *arg, bool *keep)
+{
+    grant_job_t *j = arg;
+    idms_refresh_t r;
+    int rv = idms_refresh_take_tx(db, j->hash, j->now, &r);
+    if (rv == -EALREADY) {
+        *keep = true; /* the family revocation */
+        j->replay = true;
+        return refuse(j, IDMS_E_INVALID_GRANT, "refresh token no longer valid");
+    }
+    if (rv == -ENOENT || rv == -ETIME)
+        return refuse(j, IDMS_E_INVALID_GRANT,
+                      rv == -ETIME ? "refresh token expired" : "refresh token unknown");
+    if (rv)
+        return rv;
+    /* The presented token is rotated (spent) from here on, whatever follows. */
+    *keep = true;
+    if (strcmp(r.client_id, j->client_id) != 0)
+        return refuse(j, IDMS_E_INVALID_GRANT, "refresh token was issued to another client");
+    /* RFC 6749 §6: a narrower scope may be asked, never a wider one. */
+    if (j->scope) {
+        if (!idms_scope_subset(j->scope, r.scope) || !idms_scope_has(j->scope, "openid", 6))
+            return refuse(j, IDMS_E_INVALID_SCOPE,
+                          "scope exceeds the original grant or lacks openid");
+        idms_scope_intersect(j->scope, r.scope, j->granted, sizeof(j->granted));
+    } else {
+        mcx_strlcpy(j->granted, r.scope, sizeof(j->granted));
+    }
+    mcx_strlcpy(j->family, r.family, sizeof(j->family));
+    mcx_strlcpy(j->rt_scope, r.scope, sizeof(j->rt_scope));
+    j->auth_time = r.auth_time;
+    return grant_finish(db, j, r.username, keep);
+}
+
+/*
+ * Run a grant job in one transaction with a fresh refresh token; on success
+ * sign the access and ID tokens and reply 200 (only after the commit).
+ */
+static void grant_run(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *resp,
+                      grant_job_t *j, write_fn fn, bool refresh)
+{
+    char rt[44] = "";
+    j->now = now_s();
+    j->rt_expires = j->now + ctx->cfg->idms.refresh_token_lifetime;
+    int rv = random_secret(rt);
+    if (rv == 0) {
+        idms_secret_hash(rt, j->rt_hash);
+        rv = store_write(ctx, fn, j);
+    }
+    if (rv == -EPERM) {
+        if (j->replay && refresh) {
+            MCX_WARN("refresh token presented again by %s: its whole family revoked", req->client);
+        } else if (j->replay) {
+            atomic_fetch_add(&ctx->stats.codes_replayed, 1);
+            MCX_WARN("authorization code presented again by %s: refresh tokens issued from it "
+                     "revoked (RFC 6749 10.5)",
+                     req->client);
+        }
+        token_error(ctx, req, resp, j->err, "%s", j->desc);
+    } else if (rv) {
+        token_error(ctx, req, resp, IDMS_E_SERVER_ERROR, "store unavailable");
+    } else {
+        if (!refresh)
+            atomic_fetch_add(&ctx->stats.codes_redeemed, 1);
+        grant_t g = {.user = &j->user,
+                     .client_id = j->client_id,
+                     .scope = j->granted,
+                     .nonce = j->nonce,
+                     .auth_time = j->auth_time};
+        issue(ctx, req, resp, &g, rt, refresh);
+    }
+    explicit_bzero(rt, sizeof(rt));
+    explicit_bzero(j, sizeof(*j));
 }
 
 static void grant_code(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *resp,
@@ -671,69 +838,19 @@ static void grant_code(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp
         token_error(ctx, req, resp, IDMS_E_INVALID_REQUEST, "code_verifier malformed");
         return;
     }
-    idms_code_t c;
-    char hash[65];
+    grant_job_t *j = calloc(1, sizeof(*j));
+    if (!j) {
+        token_error(ctx, req, resp, IDMS_E_SERVER_ERROR, "out of memory");
+        return;
+    }
+    char hash[65], s256[64];
     idms_secret_hash(code, hash);
-    int64_t now = now_s();
-    lock(ctx);
-    int rv = idms_code_redeem(ctx->db, hash, now, &c);
-    unlock(ctx);
-    if (rv == -EALREADY) {
-        atomic_fetch_add(&ctx->stats.codes_replayed, 1);
-        MCX_WARN("authorization code presented again by %s: refresh tokens issued from it "
-                 "revoked (RFC 6749 10.5)",
-                 req->client);
-        token_error(ctx, req, resp, IDMS_E_INVALID_GRANT, "code already used");
-        return;
-    }
-    if (rv == -ENOENT) {
-        token_error(ctx, req, resp, IDMS_E_INVALID_GRANT, "unknown code");
-        return;
-    }
-    if (rv) {
-        token_error(ctx, req, resp, IDMS_E_SERVER_ERROR, "store unavailable");
-        return;
-    }
-    /* The code is spent from here on, whatever follows. */
-    if (c.expires <= now) {
-        token_error(ctx, req, resp, IDMS_E_INVALID_GRANT, "code expired");
-        return;
-    }
-    if (strcmp(c.client_id, client_id) != 0) {
-        token_error(ctx, req, resp, IDMS_E_INVALID_GRANT, "code was issued to another client");
-        return;
-    }
-    /* RFC 6749 §4.1.3: identical to the authorization request's redirect_uri. */
-    if (strcmp(c.redirect_uri, redirect_uri) != 0) {
-        token_error(ctx, req, resp, IDMS_E_INVALID_GRANT, "redirect_uri differs");
-        return;
-    }
-    char s256[64];
-    if (mcx_jose_pkce_s256(verifier, s256, sizeof(s256)) != 0 ||
-        strlen(s256) != strlen(c.code_challenge) ||
-        CRYPTO_memcmp(s256, c.code_challenge, strlen(s256)) != 0) {
-        token_error(ctx, req, resp, IDMS_E_INVALID_GRANT, "code_verifier does not match");
-        return;
-    }
-    idms_user_t *u = calloc(1, sizeof(*u));
-    rv = u ? grant_user(ctx, c.username, u) : -ENOMEM;
-    if (rv) {
-        token_error(ctx, req, resp, rv == -ENOMEM ? IDMS_E_SERVER_ERROR : IDMS_E_INVALID_GRANT,
-                    "%s", rv == -ENOMEM ? "out of memory" : "user no longer enabled");
-    } else {
-        atomic_fetch_add(&ctx->stats.codes_redeemed, 1);
-        grant_t g = {.user = u,
-                     .client_id = client_id,
-                     .scope = c.scope,
-                     .rt_scope = c.scope,
-                     .nonce = c.nonce,
-                     .auth_time = c.auth_time,
-                     .family = c.hash};
-        issue(ctx, req, resp, &g, false);
-    }
-    if (u)
-        explicit_bzero(u, sizeof(*u));
-    free(u);
+    j->hash = hash;
+    j->client_id = client_id;
+    j->redirect_uri = redirect_uri;
+    j->s256 = mcx_jose_pkce_s256(verifier, s256, sizeof(s256)) == 0 ? s256 : NULL;
+    grant_run(ctx, req, resp, j, grant_code_job, false);
+    free(j);
 }
 
 static void grant_refresh(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *resp,
@@ -749,61 +866,18 @@ static void grant_refresh(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_r
         token_error(ctx, req, resp, IDMS_E_INVALID_SCOPE, "scope malformed");
         return;
     }
-    idms_refresh_t r;
+    grant_job_t *j = calloc(1, sizeof(*j));
+    if (!j) {
+        token_error(ctx, req, resp, IDMS_E_SERVER_ERROR, "out of memory");
+        return;
+    }
     char hash[65];
     idms_secret_hash(token, hash);
-    lock(ctx);
-    int rv = idms_refresh_take(ctx->db, hash, now_s(), &r);
-    unlock(ctx);
-    if (rv == -EALREADY) {
-        MCX_WARN("refresh token presented again by %s: its whole family revoked", req->client);
-        token_error(ctx, req, resp, IDMS_E_INVALID_GRANT, "refresh token no longer valid");
-        return;
-    }
-    if (rv == -ENOENT || rv == -ETIME) {
-        token_error(ctx, req, resp, IDMS_E_INVALID_GRANT, "refresh token %s",
-                    rv == -ETIME ? "expired" : "unknown");
-        return;
-    }
-    if (rv) {
-        token_error(ctx, req, resp, IDMS_E_SERVER_ERROR, "store unavailable");
-        return;
-    }
-    if (strcmp(r.client_id, client_id) != 0) {
-        token_error(ctx, req, resp, IDMS_E_INVALID_GRANT,
-                    "refresh token was issued to another client");
-        return;
-    }
-    /* RFC 6749 §6: a narrower scope may be asked, never a wider one. */
-    char granted[IDMS_SCOPE_MAX];
-    if (scope) {
-        if (!idms_scope_subset(scope, r.scope) || !idms_scope_has(scope, "openid", 6)) {
-            token_error(ctx, req, resp, IDMS_E_INVALID_SCOPE,
-                        "scope exceeds the original grant or lacks openid");
-            return;
-        }
-        idms_scope_intersect(scope, r.scope, granted, sizeof(granted));
-    } else {
-        mcx_strlcpy(granted, r.scope, sizeof(granted));
-    }
-    idms_user_t *u = calloc(1, sizeof(*u));
-    rv = u ? grant_user(ctx, r.username, u) : -ENOMEM;
-    if (rv) {
-        token_error(ctx, req, resp, rv == -ENOMEM ? IDMS_E_SERVER_ERROR : IDMS_E_INVALID_GRANT,
-                    "%s", rv == -ENOMEM ? "out of memory" : "user no longer enabled");
-    } else {
-        grant_t g = {.user = u,
-                     .client_id = client_id,
-                     .scope = granted,
-                     .rt_scope = r.scope,
-                     .nonce = NULL,
-                     .auth_time = r.auth_time,
-                     .family = r.family};
-        issue(ctx, req, resp, &g, true);
-    }
-    if (u)
-        explicit_bzero(u, sizeof(*u));
-    free(u);
+    j->hash = hash;
+    j->client_id = client_id;
+    j->scope = scope;
+    grant_run(ctx, req, resp, j, grant_refresh_job, true);
+    free(j);
 }
 
 static const char *const token_params[] = {
@@ -855,6 +929,7 @@ static void token(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *r
         token_error(ctx, req, resp, IDMS_E_INVALID_REQUEST, "client_id missing");
         return;
     }
+    maybe_sweep(ctx);
     idms_client_t *cl = calloc(1, sizeof(*cl));
     int rv = cl ? 0 : -ENOMEM;
     if (rv == 0) {

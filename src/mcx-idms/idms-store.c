@@ -61,6 +61,9 @@ static const char *const migrations[] = {
     "  revoked INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX refresh_tokens_family ON refresh_tokens(family);"
     "CREATE INDEX refresh_tokens_user ON refresh_tokens(username);",
+    /* 2: the periodic expiry sweep finds old rows by index, not by a scan. */
+    "CREATE INDEX refresh_tokens_expires ON refresh_tokens(expires);"
+    "CREATE INDEX auth_codes_expires ON auth_codes(expires);",
 };
 
 int idms_store_open(const char *path, sqlite3 **db, char *err, size_t errlen)
@@ -344,6 +347,16 @@ static int end(sqlite3 *db, int rv)
     return rv ? rv : -EIO;
 }
 
+int idms_store_begin(sqlite3 *db)
+{
+    return begin(db);
+}
+
+int idms_store_end(sqlite3 *db, bool commit)
+{
+    return end(db, commit ? 0 : -ECANCELED) == 0 ? 0 : commit ? -EIO : 0;
+}
+
 /* Run a statement with text/int binds given as a format: 't' text, 'i' int64. */
 static int run(sqlite3 *db, const char *sql, const char *fmt, ...)
 {
@@ -572,15 +585,9 @@ static int revoke_family(sqlite3 *db, const char *family)
     return rv == -ENOENT ? 0 : rv;
 }
 
-int idms_code_redeem(sqlite3 *db, const char *hash, int64_t now, idms_code_t *out)
+int idms_code_redeem_tx(sqlite3 *db, const char *hash, idms_code_t *out)
 {
-    int rv = begin(db);
-    if (rv)
-        return rv;
-    /* A used code is kept a day after expiry so that a late replay still revokes. */
-    rv = run(db, "DELETE FROM auth_codes WHERE expires < ?", "I", now - 86400);
-    if (rv == -ENOENT)
-        rv = 0;
+    int rv = 0;
     sqlite3_stmt *st = NULL;
     if (rv == 0)
         rv = prep(db,
@@ -610,11 +617,22 @@ int idms_code_redeem(sqlite3 *db, const char *hash, int64_t now, idms_code_t *ou
     if (rv == 0)
         rv = run(db, "UPDATE auth_codes SET used = 1 WHERE hash = ?", "t", hash);
     if (rv == -EALREADY) {
-        /* Commit the revocation, but still report the replay. */
+        /* The revocation is to be committed; the replay is still reported. */
         int e = revoke_family(db, hash);
-        return end(db, e) == 0 ? -EALREADY : -EIO;
+        return e == 0 ? -EALREADY : -EIO;
     }
-    return end(db, rv);
+    return rv;
+}
+
+int idms_code_redeem(sqlite3 *db, const char *hash, int64_t now, idms_code_t *out)
+{
+    (void)now;
+    int rv = begin(db);
+    if (rv)
+        return rv;
+    rv = idms_code_redeem_tx(db, hash, out);
+    int e = end(db, rv == -EALREADY || rv == -ENOENT ? 0 : rv);
+    return e ? e : rv;
 }
 
 int idms_refresh_put(sqlite3 *db, const idms_refresh_t *r)
@@ -627,14 +645,9 @@ int idms_refresh_put(sqlite3 *db, const idms_refresh_t *r)
     return rv == -ENOENT ? -EIO : rv;
 }
 
-int idms_refresh_take(sqlite3 *db, const char *hash, int64_t now, idms_refresh_t *out)
+int idms_refresh_take_tx(sqlite3 *db, const char *hash, int64_t now, idms_refresh_t *out)
 {
-    int rv = begin(db);
-    if (rv)
-        return rv;
-    rv = run(db, "DELETE FROM refresh_tokens WHERE expires < ?", "I", now - 86400);
-    if (rv == -ENOENT)
-        rv = 0;
+    int rv = 0;
     sqlite3_stmt *st = NULL;
     bool revoked = false;
     if (rv == 0)
@@ -663,13 +676,37 @@ int idms_refresh_take(sqlite3 *db, const char *hash, int64_t now, idms_refresh_t
     if (rv == 0 && revoked) {
         /* A rotated token presented again: someone else holds a copy (RFC 9700 §4.14). */
         int e = revoke_family(db, out->family);
-        return end(db, e) == 0 ? -EALREADY : -EIO;
+        return e == 0 ? -EALREADY : -EIO;
     }
     if (rv == 0 && out->expires <= now)
-        return end(db, 0) == 0 ? -ETIME : -EIO;
+        return -ETIME;
     if (rv == 0)
         rv = run(db, "UPDATE refresh_tokens SET revoked = 1 WHERE hash = ?", "t", hash);
-    return end(db, rv);
+    return rv;
+}
+
+int idms_refresh_take(sqlite3 *db, const char *hash, int64_t now, idms_refresh_t *out)
+{
+    int rv = begin(db);
+    if (rv)
+        return rv;
+    rv = idms_refresh_take_tx(db, hash, now, out);
+    bool keep = rv == 0 || rv == -EALREADY || rv == -ETIME || rv == -ENOENT;
+    int e = end(db, keep ? 0 : rv);
+    return e ? e : rv;
+}
+
+int idms_store_purge(sqlite3 *db, int64_t now)
+{
+    /* Kept a day after expiry, so that a late replay still finds and revokes its family. */
+    int64_t before = now - IDMS_PURGE_GRACE;
+    int a = run(db, "DELETE FROM auth_codes WHERE expires < ?", "I", before);
+    int na = a == 0 ? sqlite3_changes(db) : 0;
+    int b = run(db, "DELETE FROM refresh_tokens WHERE expires < ?", "I", before);
+    int nb = b == 0 ? sqlite3_changes(db) : 0;
+    if ((a && a != -ENOENT) || (b && b != -ENOENT))
+        return -EIO;
+    return na + nb;
 }
 
 int idms_refresh_count_live(sqlite3 *db, const char *family)

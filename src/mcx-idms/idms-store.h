@@ -26,6 +26,13 @@
 int idms_store_open(const char *path, sqlite3 **db, char *err, size_t errlen);
 void idms_store_close(sqlite3 *db);
 
+/*
+ * BEGIN IMMEDIATE, and COMMIT (commit true; 0 or -EIO) or ROLLBACK, for
+ * callers that group several store calls into one transaction.
+ */
+int idms_store_begin(sqlite3 *db);
+int idms_store_end(sqlite3 *db, bool commit);
+
 /* ---- passwords ------------------------------------------------------- */
 
 /*
@@ -108,9 +115,11 @@ int idms_code_put(sqlite3 *db, const idms_code_t *c);
  * Returns 0 (first redemption, *out filled), -ENOENT (no such code), or
  * -EALREADY (already redeemed: every refresh token issued from it, and
  * from its rotations, is revoked now; RFC 6749 §10.5). Expiry is the
- * caller's check. Also purges codes that expired long ago.
+ * caller's check.
  */
 int idms_code_redeem(sqlite3 *db, const char *hash, int64_t now, idms_code_t *out);
+/* The same inside the caller's transaction (commit it on 0 and -EALREADY). */
+int idms_code_redeem_tx(sqlite3 *db, const char *hash, idms_code_t *out);
 
 typedef struct {
     char hash[65];
@@ -130,6 +139,17 @@ int idms_refresh_put(sqlite3 *db, const idms_refresh_t *r);
  * whole family is revoked now, a replayed token), -ETIME (expired).
  */
 int idms_refresh_take(sqlite3 *db, const char *hash, int64_t now, idms_refresh_t *out);
+/* The same inside the caller's transaction (commit it on 0 and -EALREADY). */
+int idms_refresh_take_tx(sqlite3 *db, const char *hash, int64_t now, idms_refresh_t *out);
+
+/*
+ * Delete codes and refresh tokens that expired more than IDMS_PURGE_GRACE
+ * seconds before `now` (never a live row; the grace lets a late replay
+ * still revoke its family). Runs from the periodic sweep, not per request.
+ * Returns the number of rows deleted or -EIO.
+ */
+#define IDMS_PURGE_GRACE 86400
+int idms_store_purge(sqlite3 *db, int64_t now);
 
 /* Number of live (not revoked) refresh tokens of a family; -EIO. */
 int idms_refresh_count_live(sqlite3 *db, const char *family);
