@@ -74,6 +74,12 @@ int idms_store_open(const char *path, sqlite3 **db, char *err, size_t errlen)
 
 void idms_store_close(sqlite3 *db)
 {
+    if (!db)
+        return;
+    /* The persistent statements prep() kept; sqlite3_close refuses while any is left. */
+    sqlite3_stmt *st;
+    while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
+        sqlite3_finalize(st);
     mcx_sqlite_close(db);
 }
 
@@ -310,13 +316,36 @@ bool idms_client_has_redirect(const idms_client_t *c, const char *uri)
 /* SQL helpers                                                              */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Statements are prepared once per connection (SQLITE_PREPARE_PERSISTENT)
+ * and kept by SQLite itself: prep finds an idle statement with the same
+ * text among the connection's own, else prepares one. Callers serialize a
+ * connection, so a statement is never shared by two threads at once;
+ * release() resets it for the next user; idms_store_close finalizes all.
+ */
 static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
-    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+    for (sqlite3_stmt *p = sqlite3_next_stmt(db, NULL); p; p = sqlite3_next_stmt(db, p)) {
+        const char *text = sqlite3_sql(p);
+        if (text && !sqlite3_stmt_busy(p) && strcmp(text, sql) == 0) {
+            *st = p;
+            return 0;
+        }
+    }
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
         MCX_ERR("idms store: %s", sqlite3_errmsg(db));
+        *st = NULL;
         return -EIO;
     }
     return 0;
+}
+
+static void release(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
 }
 
 static void col_text(sqlite3_stmt *st, int i, char *out, size_t len)
@@ -325,9 +354,15 @@ static void col_text(sqlite3_stmt *st, int i, char *out, size_t len)
     mcx_strlcpy(out, t ? (const char *)t : "", len);
 }
 
+/* One statement without parameters or rows (BEGIN, COMMIT, ROLLBACK). */
 static int exec(sqlite3 *db, const char *sql)
 {
-    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+    sqlite3_stmt *st = NULL;
+    if (prep(db, sql, &st))
+        return -EIO;
+    int rc = sqlite3_step(st);
+    release(st);
+    if (rc != SQLITE_DONE) {
         MCX_ERR("idms store: %s: %s", sql, sqlite3_errmsg(db));
         return -EIO;
     }
@@ -343,7 +378,8 @@ static int end(sqlite3 *db, int rv)
 {
     if (rv == 0 && exec(db, "COMMIT") == 0)
         return 0;
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(db))
+        exec(db, "ROLLBACK");
     return rv ? rv : -EIO;
 }
 
@@ -373,7 +409,7 @@ static int run(sqlite3 *db, const char *sql, const char *fmt, ...)
     }
     va_end(ap);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    release(st);
     if (rc == SQLITE_CONSTRAINT)
         return -EEXIST;
     if (rc != SQLITE_DONE) {
@@ -410,7 +446,7 @@ int idms_user_get(sqlite3 *db, const char *username, idms_user_t *out)
     int rv = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
     if (rv == 0)
         user_row(st, out);
-    sqlite3_finalize(st);
+    release(st);
     return rv;
 }
 
@@ -459,7 +495,7 @@ int idms_user_list(sqlite3 *db, int (*fn)(void *ud, const idms_user_t *u), void 
     if (rv == 0 && rc != SQLITE_DONE)
         rv = -EIO;
     explicit_bzero(&u, sizeof(u));
-    sqlite3_finalize(st);
+    release(st);
     return rv;
 }
 
@@ -479,7 +515,7 @@ static int client_redirects(sqlite3 *db, idms_client_t *c)
         col_text(st, 0, c->redirect_uris[c->n_redirect], IDMS_URI_MAX);
         c->n_redirect++;
     }
-    sqlite3_finalize(st);
+    release(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
@@ -497,7 +533,7 @@ int idms_client_get(sqlite3 *db, const char *client_id, idms_client_t *out)
         col_text(st, 1, out->scope, sizeof(out->scope));
         out->enabled = sqlite3_column_int(st, 2) != 0;
     }
-    sqlite3_finalize(st);
+    release(st);
     if (rv == 0)
         rv = client_redirects(db, out);
     return rv;
@@ -540,7 +576,7 @@ int idms_client_list(sqlite3 *db, int (*fn)(void *ud, const idms_client_t *c), v
     int rv = 0, rc;
     idms_client_t *c = malloc(sizeof(*c));
     if (!c) {
-        sqlite3_finalize(st);
+        release(st);
         return -ENOMEM;
     }
     while (rv == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -553,7 +589,7 @@ int idms_client_list(sqlite3 *db, int (*fn)(void *ud, const idms_client_t *c), v
     if (rv == 0 && rc != SQLITE_DONE)
         rv = -EIO;
     free(c);
-    sqlite3_finalize(st);
+    release(st);
     return rv;
 }
 
@@ -612,7 +648,7 @@ int idms_code_redeem_tx(sqlite3 *db, const char *hash, idms_code_t *out)
         } else {
             rv = rc == SQLITE_DONE ? -ENOENT : -EIO;
         }
-        sqlite3_finalize(st);
+        release(st);
     }
     if (rv == 0)
         rv = run(db, "UPDATE auth_codes SET used = 1 WHERE hash = ?", "t", hash);
@@ -671,7 +707,7 @@ int idms_refresh_take_tx(sqlite3 *db, const char *hash, int64_t now, idms_refres
         } else {
             rv = rc == SQLITE_DONE ? -ENOENT : -EIO;
         }
-        sqlite3_finalize(st);
+        release(st);
     }
     if (rv == 0 && revoked) {
         /* A rotated token presented again: someone else holds a copy (RFC 9700 §4.14). */
@@ -716,7 +752,7 @@ int idms_refresh_count_live(sqlite3 *db, const char *family)
         return -EIO;
     sqlite3_bind_text(st, 1, family, -1, SQLITE_STATIC);
     int rv = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -EIO;
-    sqlite3_finalize(st);
+    release(st);
     return rv;
 }
 
@@ -757,6 +793,6 @@ int idms_login_failures(sqlite3 *db, const char *username, unsigned *count, int6
         *count = (unsigned)sqlite3_column_int(st, 0);
         *last = sqlite3_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    release(st);
     return rv;
 }
