@@ -512,6 +512,8 @@ def test_demo_without_capture(tmp_path):
     assert re.findall(r"INFO SAR (\w+) (\S+) by", out) == [
         ("REGISTRATION", "alice@alpha.test"), ("USER_DEREGISTRATION", "alice@alpha.test"),
         ("REGISTRATION", "bob@alpha.test"), ("USER_DEREGISTRATION", "bob@alpha.test"),
+        ("RE_REGISTRATION", "alice@alpha.test"), ("USER_DEREGISTRATION", "alice@alpha.test"),
+        # the MC service user's lifecycle (alice as an MC user, mcx-demo-mc.c)
         ("RE_REGISTRATION", "alice@alpha.test"), ("USER_DEREGISTRATION", "alice@alpha.test")], out
     assert_demo_cleaned_up(tmp_path, out)
 
