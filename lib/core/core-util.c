@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* Hex, bounded string copy, the monotonic clock and daemon signal handling. */
+/*
+ * Hex, bounded string copy, the monotonic clock, daemon signal handling and
+ * the daemons' common command line.
+ */
 #include "mcx-core.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -93,4 +97,39 @@ int mcx_signals_wait(void)
     while (sigwait(&set, &sig) != 0)
         ;
     return sig;
+}
+
+int mcx_daemon_args(int argc, char **argv, void (*usage)(FILE *fp), const char **config,
+                    bool *check)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *config = NULL;
+    *check = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            *config = optarg;
+            break;
+        case 'k':
+            *check = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!*config || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    return -1;
 }

@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,6 +96,15 @@ int mcx_signals_block(void);
 
 /* Wait for one of the blocked signals; returns its number. */
 int mcx_signals_wait(void);
+
+/*
+ * The command line every daemon takes: -c/--config FILE (required),
+ * --check, -h/--help. `usage` prints the daemon's help to the stream it is
+ * given. Returns -1 when the daemon should go on (*config and *check set),
+ * otherwise the exit status: 0 after --help, 2 on a usage error.
+ */
+int mcx_daemon_args(int argc, char **argv, void (*usage)(FILE *fp), const char **config,
+                    bool *check);
 
 /* ------------------------------------------------------------------------ */
 /* Randomness seam                                                          */

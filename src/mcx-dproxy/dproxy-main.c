@@ -5,7 +5,6 @@
  * starts the stack with relaying on, and runs until SIGTERM/SIGINT.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,35 +27,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"check", no_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *conf_path = NULL;
-    bool check = false;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'c':
-            conf_path = optarg;
-            break;
-        case 'C':
-            check = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!conf_path || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    const char *conf_path;
+    bool check;
+    int ex = mcx_daemon_args(argc, argv, usage, &conf_path, &check);
+    if (ex >= 0)
+        return ex;
 
     mcx_log_init("mcx-dproxy", MCX_LOG_NOTICE);
     dproxy_config_t *cfg = calloc(1, sizeof(*cfg));

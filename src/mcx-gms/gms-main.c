@@ -4,7 +4,6 @@
  * XCAP server (lib/xcap) for group documents behind the HTTP proxy, with
  * bearer access tokens from the IdMS. Config table, start-up and shutdown.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,35 +105,11 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"check", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
-    const char *path = NULL;
-    bool check_only = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            path = optarg;
-            break;
-        case 'k':
-            check_only = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!path || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    const char *path;
+    bool check_only;
+    int ex = mcx_daemon_args(argc, argv, usage, &path, &check_only);
+    if (ex >= 0)
+        return ex;
 
     mcx_log_init("mcx-gms", MCX_LOG_INFO);
     static gms_config_t cfg;
