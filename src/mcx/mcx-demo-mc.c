@@ -45,6 +45,16 @@ const char *mcx_demo_mc_title(int step)
     return step > 0 && step < MCX_MC_N ? titles[step] : "";
 }
 
+static const char *const short_refs[MCX_MC_N] = {
+    "", "CSC-1, HTTP-1/HTTP-2", "CSC-4, HTTP-1/HTTP-2", "CSC-2, HTTP-1/HTTP-2", "SIP-1, AAA-1",
+    "SIP-2", "SIP-1/SIP-2",
+};
+
+const char *mcx_demo_mc_ref(int step)
+{
+    return step > 0 && step < MCX_MC_N ? short_refs[step] : "";
+}
+
 const char *mcx_demo_mc_refs(int step)
 {
     return step > 0 && step < MCX_MC_N ? refs[step] : "";
@@ -122,7 +132,8 @@ static int line_step(const char *l)
 
 typedef struct {
     bool done[MCX_MC_N];
-    char fail_line[512];
+    char fail_line[512];   /* the UE's stderr line naming the step, else its FAILED line */
+    char failed_out[512];
 } ue_view_t;
 
 /* Read the UE's output: which steps it reports done, its failure line. */
@@ -151,10 +162,12 @@ static void ue_judge(const char *path, ue_view_t *v)
             v->done[MCX_MC_DEREG] = true;
         else if (!strncmp(l, "mcx-ue: ", 8) && !v->fail_line[0])
             snprintf(v->fail_line, sizeof(v->fail_line), "%.500s", l + 8);
-        else if (!strncmp(l, "FAILED", 6) && !v->fail_line[0])
-            snprintf(v->fail_line, sizeof(v->fail_line), "%.500s", l);
+        else if (!strncmp(l, "FAILED", 6) && !v->failed_out[0])
+            snprintf(v->failed_out, sizeof(v->failed_out), "%.500s", l);
     }
     fclose(fp);
+    if (!v->fail_line[0])
+        memcpy(v->fail_line, v->failed_out, sizeof(v->fail_line));
 }
 
 /* Print the UE's lines of step `want` (its section headers are ours). */

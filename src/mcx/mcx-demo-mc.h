@@ -37,6 +37,8 @@ typedef struct {
 
 /* "user authentication", ... for steps 1..6; "" otherwise. */
 const char *mcx_demo_mc_title(int step);
+/* The reference points, short ("CSC-1, HTTP-1/HTTP-2"). */
+const char *mcx_demo_mc_ref(int step);
 /* The reference points and what crosses them, one line. */
 const char *mcx_demo_mc_refs(int step);
 

@@ -75,6 +75,7 @@ typedef struct {
     unsigned n_steps;
     /* The MC service user's lifecycle (mcx-demo-mc.c). */
     bool mc_ran;
+    bool wrong_password; /* --wrong-password: the lifecycle is refused at step 1 */
     mcx_demo_mc_t mc;
 } demo_t;
 
@@ -795,10 +796,13 @@ static int run_steps(demo_t *d)
         fprintf(stderr, "mcx demo: the topology has no MC service user for alice\n");
         return 1;
     }
+    mcx_topo_user_t login = *mc_user;
+    if (d->wrong_password)
+        snprintf(login.password, sizeof(login.password), "not-%.100s", mc_user->password);
     if ((rv = write_ue_config(d, "alice", true, d->alice_port, NULL, alice_cfg,
                               sizeof(alice_cfg))) ||
         (rv = write_ue_config(d, "bob", false, d->bob_port, NULL, bob_cfg, sizeof(bob_cfg))) ||
-        (rv = write_ue_config(d, "alice", true, d->alice_port, mc_user, mc_cfg, sizeof(mc_cfg)))) {
+        (rv = write_ue_config(d, "alice", true, d->alice_port, &login, mc_cfg, sizeof(mc_cfg)))) {
         fprintf(stderr, "mcx demo: cannot write the UE configurations: %s\n", strerror(-rv));
         return 1;
     }
@@ -851,8 +855,8 @@ static int run_steps(demo_t *d)
     if (rv < 0)
         return 1;
     if (rv > 0) {
-        fprintf(stderr, "mcx demo: FAILED at step %d, %s (%.60s...): %s\n", rv,
-                mcx_demo_mc_title(rv), mcx_demo_mc_refs(rv), d->mc.reason);
+        fprintf(stderr, "mcx demo: FAILED at step %d, %s (%s): %s\n", rv,
+                mcx_demo_mc_title(rv), mcx_demo_mc_ref(rv), d->mc.reason);
         return 1;
     }
     return 0;
@@ -867,10 +871,12 @@ int mcx_demo(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--keep")) {
             d->keep = true;
+        } else if (!strcmp(argv[i], "--wrong-password")) {
+            d->wrong_password = true;
         } else if (!strcmp(argv[i], "--no-capture")) {
             d->capture_wanted = false;
         } else {
-            fprintf(stderr, "mcx demo: unknown option '%s' (--keep, --no-capture)\n", argv[i]);
+            fprintf(stderr, "mcx demo: unknown option '%s' (--keep, --no-capture, --wrong-password)\n", argv[i]);
             free(d);
             return 2;
         }

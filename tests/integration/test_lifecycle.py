@@ -384,3 +384,26 @@ def test_demo_walks_the_five_steps(tmp_path):
     for pid in pids:
         assert gone(pid) and group_members(pid) == [], pid
     assert list(tmp_path.glob("mcx-demo-*")) == []
+
+
+def test_demo_names_the_failed_step(tmp_path):
+    need("kamailio", "Debian: kamailio kamailio-ims-modules")
+    need("nginx", "Debian: nginx-light")
+    binary("mcx-ue")
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    rc, out, err = run([binary("mcx"), "demo", "--wrong-password", "--no-capture"], timeout=300,
+                       env=env)
+    assert rc == 1, out + err
+    assert re.search(r"^mcx demo: FAILED at step 1, user authentication \(CSC-1, "
+                     r"HTTP-1/HTTP-2\): CSC-1 IdM client -> IdMS: login as alice refused: 401",
+                     err, re.M), err
+    assert "   => FAILED: " in out and "-- [2]" not in out, out
+    assert "mcx demo: done." not in out, out
+    pids = [int(m.group(1)) for m in re.finditer(
+        r"^alpha\s+\S+\s+\S+\s+(\d+)\s+alive", out, re.M)]
+    assert len(pids) == 8, out
+    for pid in pids:
+        assert gone(pid) and group_members(pid) == [], pid
+    # A failed demo keeps its run directory for the logs.
+    kept = list(tmp_path.glob("mcx-demo-*"))
+    assert len(kept) == 1 and (kept[0] / "ue-4-alice-mc.out").exists(), kept
