@@ -217,6 +217,9 @@ int idms_ctx_init(idms_ctx_t *ctx, const idms_config_t *cfg, char *err, size_t e
     int rv = idms_store_open(cfg->store.path, &ctx->db, err, errlen);
     if (rv)
         return rv;
+    rv = idms_writer_start(cfg->store.path, IDMS_SWEEP_INTERVAL, &ctx->writer, err, errlen);
+    if (rv)
+        return rv;
     char why[300] = "";
     rv = mcx_jose_key_load_or_create(cfg->idms.signing_key, &ctx->key, why, sizeof(why));
     if (rv) {
@@ -242,6 +245,8 @@ void idms_ctx_final(idms_ctx_t *ctx)
     free(ctx->jwks);
     free(ctx->discovery);
     mcx_jose_key_free(ctx->key);
+    idms_writer_stop(ctx->writer);
+    ctx->writer = NULL;
     idms_store_close(ctx->db);
     pthread_mutex_destroy(&ctx->db_lock);
     ctx->jwks = ctx->discovery = NULL;

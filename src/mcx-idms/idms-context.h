@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * mcx-idms's configuration and the one struct that owns its state: the
- * store handle (with the lock that serializes it), the signing key, the
+ * store's read connection (with the lock that serializes it) and writer, the signing key, the
  * pre-rendered discovery and JWKS documents, and the counters /metrics shows.
  */
 #ifndef IDMS_CONTEXT_H
 #define IDMS_CONTEXT_H
 
 #include "idms-store.h"
+#include "idms-writer.h"
 #include "mcx-core.h"
 #include "mcx-http.h"
 #include "mcx-jose.h"
@@ -73,13 +74,13 @@ typedef struct {
 
 typedef struct {
     const idms_config_t *cfg;
-    sqlite3 *db;
+    sqlite3 *db;              /* reads, serialized by db_lock (WAL: beside the writer) */
     pthread_mutex_t db_lock;
+    idms_writer_t *writer;    /* every write: one transaction per batch of requests */
     mcx_jose_key_t *key;
     char *jwks;      /* public JWKS text, served at /jwks */
     char *discovery; /* /.well-known/openid-configuration */
     idms_stats_t stats;
-    _Atomic int64_t last_sweep; /* time of the last expiry sweep */
 } idms_ctx_t;
 
 #define IDMS_SWEEP_INTERVAL 60 /* seconds between expiry sweeps */

@@ -3,9 +3,9 @@
  * mcx-idms's HTTP endpoints (TS 33.180 Annex B, TS 24.482 over OIDC Core,
  * RFC 6749 and RFC 7636): discovery, JWKS, the login form and authorization
  * code at /authorize, and /token for the authorization_code and
- * refresh_token grants. Runs on lib/http's worker threads; the store is
- * serialized by ctx->db_lock, held only around store calls (never while
- * hashing a password).
+ * refresh_token grants. Runs on lib/http's worker threads; reads use the
+ * read connection under ctx->db_lock (never held while hashing a password
+ * or signing), every write is a job for the store writer (idms-writer.h).
  */
 #include "idms-context.h"
 #include "idms-text.h"
@@ -47,18 +47,35 @@ static void unlock(idms_ctx_t *ctx)
     pthread_mutex_unlock(&ctx->db_lock);
 }
 
-/* At most once per IDMS_SWEEP_INTERVAL: delete long-expired codes and tokens. */
-static void maybe_sweep(idms_ctx_t *ctx)
+/*
+ * A write to the store, through the writer (group commit): fn runs in the
+ * next batch's transaction and this returns once the batch is durable.
+ * fn's writes are kept when it returns >= 0 or sets *keep (a refusal whose
+ * writes must persist: a spent code or token, a family revoked on replay).
+ */
+static int store_write(idms_ctx_t *ctx, idms_write_fn fn, void *arg)
 {
-    int64_t now = now_s(), last = atomic_load(&ctx->last_sweep);
-    if (now - last < IDMS_SWEEP_INTERVAL ||
-        !atomic_compare_exchange_strong(&ctx->last_sweep, &last, now))
-        return;
-    lock(ctx);
-    int n = idms_store_purge(ctx->db, now);
-    unlock(ctx);
-    if (n > 0)
-        MCX_INFO("expiry sweep: %d expired codes and refresh tokens deleted", n);
+    return idms_writer_run(ctx->writer, fn, arg);
+}
+
+typedef struct {
+    const char *username;
+    bool ok;
+    int64_t now;
+} login_job_t;
+
+static int login_note_job(sqlite3 *db, void *arg, bool *keep)
+{
+    const login_job_t *l = arg;
+    (void)keep;
+    int rv = idms_login_note(db, l->username, l->ok, l->now);
+    return rv < 0 ? rv : 0;
+}
+
+static int code_put_job(sqlite3 *db, void *arg, bool *keep)
+{
+    (void)keep;
+    return idms_code_put(db, arg);
 }
 
 /* A random secret: 32 bytes as 43 base64url characters. */
@@ -383,9 +400,8 @@ static bool login_check(idms_ctx_t *ctx, const char *username, const char *passw
 
     if (rv == 0 && (good || *why) && o->login_attempts &&
         (!*why || strcmp(*why, "wrong password") == 0)) {
-        lock(ctx);
-        idms_login_note(ctx->db, username, *why == NULL, now);
-        unlock(ctx);
+        login_job_t l = {.username = username, .ok = *why == NULL, .now = now};
+        store_write(ctx, login_note_job, &l);
     }
     return *why == NULL;
 }
@@ -451,9 +467,7 @@ static void authorize_post(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_
         mcx_strlcpy(c.nonce, a.v[P_NONCE] ? a.v[P_NONCE] : "", sizeof(c.nonce));
         c.auth_time = now_s();
         c.expires = c.auth_time + ctx->cfg->idms.code_lifetime;
-        lock(ctx);
-        rv = idms_code_put(ctx->db, &c);
-        unlock(ctx);
+        rv = store_write(ctx, code_put_job, &c);
     }
     explicit_bzero(u, sizeof(*u));
     free(u);
@@ -633,28 +647,6 @@ static void issue(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *r
     free(it);
 }
 
-/*
- * One write transaction on the store, committed once: fn's writes are kept
- * when it returns 0 or sets *keep (a refusal whose writes must persist: a
- * spent code or token, a family revoked on replay), else rolled back.
- */
-typedef int (*write_fn)(sqlite3 *db, void *arg, bool *keep);
-
-static int store_write(idms_ctx_t *ctx, write_fn fn, void *arg)
-{
-    lock(ctx);
-    int rv = idms_store_begin(ctx->db);
-    if (rv == 0) {
-        bool keep = false;
-        rv = fn(ctx->db, arg, &keep);
-        int e = idms_store_end(ctx->db, rv == 0 || keep);
-        if (e)
-            rv = e;
-    }
-    unlock(ctx);
-    return rv;
-}
-
 /* A grant decided and stored in one transaction (grant_code_job, grant_refresh_job). */
 typedef struct {
     /* in */
@@ -780,7 +772,7 @@ static int grant_refresh_job(sqlite3 *db, void *arg, bool *keep)
  * sign the access and ID tokens and reply 200 (only after the commit).
  */
 static void grant_run(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *resp,
-                      grant_job_t *j, write_fn fn, bool refresh)
+                      grant_job_t *j, idms_write_fn fn, bool refresh)
 {
     char rt[44] = "";
     j->now = now_s();
@@ -929,7 +921,6 @@ static void token(idms_ctx_t *ctx, const mcx_http_req_t *req, mcx_http_resp_t *r
         token_error(ctx, req, resp, IDMS_E_INVALID_REQUEST, "client_id missing");
         return;
     }
-    maybe_sweep(ctx);
     idms_client_t *cl = calloc(1, sizeof(*cl));
     int rv = cl ? 0 : -ENOMEM;
     if (rv == 0) {
@@ -993,6 +984,8 @@ size_t idms_http_metrics(void *ud, char *buf, size_t len)
 {
     idms_ctx_t *ctx = ud;
     const idms_stats_t *s = &ctx->stats;
+    uint64_t jobs = 0, commits = 0;
+    idms_writer_counts(ctx->writer, &jobs, &commits);
     idms_buf_t b = {0};
     idms_buf_printf(&b,
                     "# TYPE mcx_idms_tokens_issued_total counter\n"
@@ -1009,11 +1002,16 @@ size_t idms_http_metrics(void *ud, char *buf, size_t len)
                     "mcx_idms_codes_redeemed_total %lu\n"
                     "# TYPE mcx_idms_codes_replayed_total counter\n"
                     "mcx_idms_codes_replayed_total %lu\n"
+                    "# TYPE mcx_idms_store_write_jobs_total counter\n"
+                    "mcx_idms_store_write_jobs_total %lu\n"
+                    "# TYPE mcx_idms_store_commits_total counter\n"
+                    "mcx_idms_store_commits_total %lu\n"
                     "# TYPE mcx_idms_token_refused_total counter\n",
                     atomic_load(&s->tokens_code), atomic_load(&s->tokens_refresh),
                     atomic_load(&s->logins_ok), atomic_load(&s->logins_failed),
                     atomic_load(&s->authorize_refused), atomic_load(&s->codes_issued),
-                    atomic_load(&s->codes_redeemed), atomic_load(&s->codes_replayed));
+                    atomic_load(&s->codes_redeemed), atomic_load(&s->codes_replayed),
+                    (unsigned long)jobs, (unsigned long)commits);
     for (int i = 0; i < IDMS_E_COUNT; i++)
         idms_buf_printf(&b, "mcx_idms_token_refused_total{error=\"%s\"} %lu\n", error_names[i],
                         atomic_load(&s->token_refused[i]));

@@ -393,6 +393,18 @@ int idms_store_end(sqlite3 *db, bool commit)
     return end(db, commit ? 0 : -ECANCELED) == 0 ? 0 : commit ? -EIO : 0;
 }
 
+int idms_store_savepoint(sqlite3 *db)
+{
+    return exec(db, "SAVEPOINT idms_job");
+}
+
+int idms_store_savepoint_end(sqlite3 *db, bool keep)
+{
+    if (!keep && exec(db, "ROLLBACK TO idms_job") != 0)
+        return -EIO;
+    return exec(db, "RELEASE idms_job");
+}
+
 /* Run a statement with text/int binds given as a format: 't' text, 'i' int64. */
 static int run(sqlite3 *db, const char *sql, const char *fmt, ...)
 {

@@ -32,6 +32,9 @@ void idms_store_close(sqlite3 *db);
  */
 int idms_store_begin(sqlite3 *db);
 int idms_store_end(sqlite3 *db, bool commit);
+/* A savepoint inside the transaction, released (keep) or rolled back to. */
+int idms_store_savepoint(sqlite3 *db);
+int idms_store_savepoint_end(sqlite3 *db, bool keep);
 
 /* ---- passwords ------------------------------------------------------- */
 

@@ -2,10 +2,14 @@
 /*
  * Unit tests of mcx-idms: escaping, base64url, PKCE syntax, repeated query
  * parameters, scope arithmetic, password hashes, and the store's single-use
- * codes and refresh-token families (real SQLite files in a temp directory).
+ * codes and refresh-token families, and the store writer's group commit
+ * (real SQLite files in a temp directory).
  */
 #include "idms-store.h"
 #include "idms-text.h"
+#include "idms-writer.h"
+
+#include <pthread.h>
 
 #include <errno.h>
 #include <setjmp.h>
@@ -215,6 +219,128 @@ static void test_users_and_clients(void **state)
     close_tmp(db, dir);
 }
 
+/* ---- the store writer: group commit ---------------------------------- */
+
+#define WJOBS 16
+
+typedef struct {
+    idms_writer_t *w;
+    int i;
+    int result;
+    int64_t own; /* written by the job on the writer thread, read by its waiter */
+} wjob_t;
+
+static void wjob_hash(int i, char out[65])
+{
+    char s[16];
+    snprintf(s, sizeof(s), "rt-%d", i);
+    idms_secret_hash(s, out);
+}
+
+/*
+ * Job 0 holds the first batch for a while so that the others queue up behind
+ * it. Job 5 fails after writing (its row must be rolled back), job 7 is a
+ * refusal whose write is kept, job 9 hits a constraint (job 0's hash again).
+ */
+static int wjob_fn(sqlite3 *db, void *arg, bool *keep)
+{
+    wjob_t *j = arg;
+    if (j->i == 0)
+        usleep(200 * 1000);
+    idms_refresh_t r = {.client_id = "mcx-ue",
+                        .username = "alice",
+                        .scope = "openid",
+                        .auth_time = 1,
+                        .expires = 4000000000};
+    strcpy(r.family, "fam");
+    wjob_hash(j->i == 9 ? 0 : j->i, r.hash);
+    int rv = idms_refresh_put(db, &r);
+    if (rv)
+        return rv;
+    j->own = 1000 + j->i;
+    if (j->i == 5)
+        return -EINVAL;
+    if (j->i == 7) {
+        *keep = true;
+        return -EPERM;
+    }
+    return j->i;
+}
+
+static void *wjob_thread(void *arg)
+{
+    wjob_t *j = arg;
+    if (j->i != 0)
+        usleep(50 * 1000); /* behind job 0 */
+    j->result = idms_writer_run(j->w, wjob_fn, j);
+    return NULL;
+}
+
+static void test_writer_group_commit(void **state)
+{
+    char dir[64], path[128], err[256];
+    sqlite3 *db = open_tmp(dir);
+    idms_store_close(db);
+    snprintf(path, sizeof(path), "%s/idms.db", dir);
+    idms_writer_t *w = NULL;
+    assert_int_equal(idms_writer_start(path, 0, &w, err, sizeof(err)), 0);
+
+    pthread_t th[WJOBS];
+    wjob_t jobs[WJOBS];
+    for (int i = 0; i < WJOBS; i++) {
+        jobs[i] = (wjob_t){.w = w, .i = i, .result = 12345};
+        assert_int_equal(pthread_create(&th[i], NULL, wjob_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < WJOBS; i++)
+        pthread_join(th[i], NULL);
+    uint64_t njobs = 0, commits = 0;
+    idms_writer_counts(w, &njobs, &commits);
+    assert_int_equal(njobs, WJOBS);
+    assert_true(commits >= 1 && commits < WJOBS);
+
+    /* Each waiter got its own result. */
+    for (int i = 0; i < WJOBS; i++) {
+        int want = i == 5 ? -EINVAL : i == 7 ? -EPERM : i == 9 ? -EEXIST : i;
+        assert_int_equal(jobs[i].result, want);
+        if (i != 9)
+            assert_int_equal(jobs[i].own, 1000 + i);
+    }
+    idms_writer_stop(w);
+
+    /* Durable: a new connection finds every kept row, and not the failed one. */
+    assert_int_equal(idms_store_open(path, &db, err, sizeof(err)), 0);
+    assert_int_equal(idms_refresh_count_live(db, "fam"), WJOBS - 2);
+    for (int i = 0; i < WJOBS; i++) {
+        char h[65];
+        idms_refresh_t t;
+        wjob_hash(i, h);
+        if (i == 9)
+            continue; /* never written: its hash was job 0's */
+        assert_int_equal(idms_refresh_take(db, h, 100, &t), i == 5 ? -ENOENT : 0);
+    }
+    close_tmp(db, dir);
+}
+
+/* A sweep deletes long-expired rows only. */
+static void test_purge(void **state)
+{
+    char dir[64];
+    sqlite3 *db = open_tmp(dir);
+    int64_t now = 1000000;
+    int64_t exp[3] = {now - IDMS_PURGE_GRACE - 1, now - 10, now + 10};
+    for (int i = 0; i < 3; i++) {
+        idms_refresh_t r = {.client_id = "c", .username = "u", .scope = "openid",
+                            .expires = exp[i]};
+        strcpy(r.family, "fam");
+        wjob_hash(i, r.hash);
+        assert_int_equal(idms_refresh_put(db, &r), 0);
+    }
+    assert_int_equal(idms_store_purge(db, now), 1);
+    assert_int_equal(idms_store_purge(db, now), 0);
+    assert_int_equal(idms_refresh_count_live(db, "fam"), 2);
+    close_tmp(db, dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +352,8 @@ int main(void)
         cmocka_unit_test(test_password),
         cmocka_unit_test(test_code_single_use_and_family),
         cmocka_unit_test(test_users_and_clients),
+        cmocka_unit_test(test_writer_group_commit),
+        cmocka_unit_test(test_purge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
