@@ -74,9 +74,9 @@ typedef struct {
 
 typedef struct {
     const idms_config_t *cfg;
-    sqlite3 *db;              /* reads, serialized by db_lock (WAL: beside the writer) */
+    sqlite3 *db; /* reads, serialized by db_lock (WAL: beside the writer) */
     pthread_mutex_t db_lock;
-    idms_writer_t *writer;    /* every write: one transaction per batch of requests */
+    idms_writer_t *writer; /* every write: one transaction per batch of requests */
     mcx_jose_key_t *key;
     char *jwks;      /* public JWKS text, served at /jwks */
     char *discovery; /* /.well-known/openid-configuration */

@@ -329,8 +329,8 @@ static void test_purge(void **state)
     int64_t now = 1000000;
     int64_t exp[3] = {now - IDMS_PURGE_GRACE - 1, now - 10, now + 10};
     for (int i = 0; i < 3; i++) {
-        idms_refresh_t r = {.client_id = "c", .username = "u", .scope = "openid",
-                            .expires = exp[i]};
+        idms_refresh_t r = {
+            .client_id = "c", .username = "u", .scope = "openid", .expires = exp[i]};
         strcpy(r.family, "fam");
         wjob_hash(i, r.hash);
         assert_int_equal(idms_refresh_put(db, &r), 0);
