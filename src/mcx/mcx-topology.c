@@ -284,10 +284,14 @@ static int fill_defaults(mcx_topo_t *topo, const char *name, char *err, size_t e
         mcx_topo_system_t *s = &topo->systems[i];
         for (unsigned k = 0; k < s->n_users; k++) {
             mcx_topo_user_t *u = &s->users[k];
-            if (!u->mcptt_id[0] &&
-                snprintf(u->mcptt_id, sizeof(u->mcptt_id), "sip:%s@%s", u->username, s->realm) >=
-                    (int)sizeof(u->mcptt_id))
-                return bad(err, errlen, name, "systems[%u].users[%u].mcptt_id: too long", i, k);
+            if (!u->mcptt_id[0]) {
+                /* Through a local buffer: GCC cannot tell the fields never overlap. */
+                char id[sizeof(u->mcptt_id)];
+                if (snprintf(id, sizeof(id), "sip:%s@%s", u->username, s->realm) >= (int)sizeof(id))
+                    return bad(err, errlen, name, "systems[%u].users[%u].mcptt_id: too long", i,
+                               k);
+                memcpy(u->mcptt_id, id, sizeof(id));
+            }
             if (u->n_profiles == 0) {
                 snprintf(u->profiles[0], sizeof(u->profiles[0]), "builtin");
                 u->n_profiles = 1;

@@ -440,10 +440,11 @@ static void test_refusals(void **state)
     bad[3] = '+';
     assert_int_equal(check(fx, bad, why), MCX_JOSE_MALFORMED);
     assert_string_equal(why, "header is not base64url");
-    snprintf(bad, sizeof(bad), "%.*s=.%s", (int)(strchr(good, '.') - good), good,
-             strchr(good, '.') + 1);
+    char *hdot = strchr(good, '.');
+    assert_non_null(hdot);
+    snprintf(bad, sizeof(bad), "%.*s=.%s", (int)(hdot - good), good, hdot + 1);
     assert_int_equal(check(fx, bad, why), MCX_JOSE_MALFORMED);
-    char *pdot = strchr(good, '.') + 1;
+    char *pdot = hdot + 1;
     snprintf(bad, sizeof(bad), "%.*s*%s", (int)(pdot - good), good, pdot);
     assert_int_equal(check(fx, bad, why), MCX_JOSE_MALFORMED);
     assert_string_equal(why, "payload is not base64url");
