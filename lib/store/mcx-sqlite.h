@@ -9,6 +9,7 @@
 #define MCX_SQLITE_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -19,6 +20,16 @@
  */
 int mcx_sqlite_open(const char *path, const char *const *migrations, unsigned n, sqlite3 **out,
                     char *err, size_t errlen);
+
+/*
+ * How durable a commit is, for daemons whose store section has
+ * `sync: normal | full` (mcx_sqlite_sync_names, in that order):
+ * normal - an acknowledged change survives a crash or kill of the process
+ *          (WAL); full - it also survives a power cut (one fsync per commit).
+ * mcx_sqlite_open leaves a connection at full.
+ */
+extern const char *const mcx_sqlite_sync_names[];
+int mcx_sqlite_set_sync(sqlite3 *db, bool full, char *err, size_t errlen);
 
 /* Close, tolerating NULL. */
 void mcx_sqlite_close(sqlite3 *db);

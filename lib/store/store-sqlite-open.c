@@ -87,6 +87,16 @@ int mcx_sqlite_open(const char *path, const char *const *migrations, unsigned n,
     return 0;
 }
 
+const char *const mcx_sqlite_sync_names[] = {"normal", "full", NULL};
+
+int mcx_sqlite_set_sync(sqlite3 *db, bool full, char *err, size_t errlen)
+{
+    const char *sql = full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return fail(db, -EIO, err, errlen, sql, sqlite3_db_filename(db, "main"));
+    return 0;
+}
+
 void mcx_sqlite_close(sqlite3 *db)
 {
     if (db)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include "mcx-sqlite.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,12 @@ static const mcx_conf_field_t store_fields[] = {
      .size = IDMS_PATH_MAX,
      .required = true,
      .help = "SQLite database of users, clients, codes and refresh tokens"},
+    {.key = "sync",
+     .type = MCX_CONF_ENUM,
+     .offset = ST(sync),
+     .def = "normal",
+     .enum_names = mcx_sqlite_sync_names,
+     .help = "normal: a change survives a kill of the daemon; full: also a power cut"},
     {0},
 };
 
@@ -217,7 +224,8 @@ int idms_ctx_init(idms_ctx_t *ctx, const idms_config_t *cfg, char *err, size_t e
     int rv = idms_store_open(cfg->store.path, &ctx->db, err, errlen);
     if (rv)
         return rv;
-    rv = idms_writer_start(cfg->store.path, IDMS_SWEEP_INTERVAL, &ctx->writer, err, errlen);
+    rv = idms_writer_start(cfg->store.path, cfg->store.sync == 1, IDMS_SWEEP_INTERVAL, &ctx->writer,
+                           err, errlen);
     if (rv)
         return rv;
     char why[300] = "";

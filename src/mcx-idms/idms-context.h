@@ -35,6 +35,7 @@ typedef struct {
 
 typedef struct {
     char path[IDMS_PATH_MAX];
+    int sync; /* index in mcx_sqlite_sync_names: 0 normal, 1 full */
 } idms_store_conf_t;
 
 typedef struct {

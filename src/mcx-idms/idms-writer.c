@@ -8,6 +8,7 @@
 
 #include "idms-store.h"
 #include "mcx-core.h"
+#include "mcx-sqlite.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -130,7 +131,7 @@ static void *writer_main(void *ud)
     return NULL;
 }
 
-int idms_writer_start(const char *path, unsigned sweep_s, idms_writer_t **out, char *err,
+int idms_writer_start(const char *path, bool full_sync, unsigned sweep_s, idms_writer_t **out, char *err,
                       size_t errlen)
 {
     *out = NULL;
@@ -140,7 +141,10 @@ int idms_writer_start(const char *path, unsigned sweep_s, idms_writer_t **out, c
         return -ENOMEM;
     }
     int rv = idms_store_open(path, &w->db, err, errlen);
+    if (rv == 0)
+        rv = mcx_sqlite_set_sync(w->db, full_sync, err, errlen);
     if (rv) {
+        idms_store_close(w->db);
         free(w);
         return rv;
     }

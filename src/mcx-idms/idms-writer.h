@@ -27,11 +27,12 @@ typedef struct idms_writer idms_writer_t;
 
 /*
  * Open the store at path (its own connection) and start the writer.
+ * full_sync: commits also survive a power cut (an fsync each), else a kill.
  * sweep_s: seconds between expiry sweeps (idms_store_purge), 0 for none.
  * Returns 0 or -errno with a message in err.
  */
-int idms_writer_start(const char *path, unsigned sweep_s, idms_writer_t **out, char *err,
-                      size_t errlen);
+int idms_writer_start(const char *path, bool full_sync, unsigned sweep_s, idms_writer_t **out,
+                      char *err, size_t errlen);
 
 /*
  * Run fn(db, arg) in the next batch and wait until the batch is committed

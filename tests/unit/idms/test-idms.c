@@ -283,7 +283,7 @@ static void test_writer_group_commit(void **state)
     idms_store_close(db);
     snprintf(path, sizeof(path), "%s/idms.db", dir);
     idms_writer_t *w = NULL;
-    assert_int_equal(idms_writer_start(path, 0, &w, err, sizeof(err)), 0);
+    assert_int_equal(idms_writer_start(path, true, 0, &w, err, sizeof(err)), 0);
 
     pthread_t th[WJOBS];
     wjob_t jobs[WJOBS];
