@@ -368,6 +368,13 @@ static void do_put(xreq_t *r)
         refuse(r, XCAP_R_TOO_LARGE, 413, "document larger than %zu bytes", r->x->max_doc);
         return;
     }
+    /* Without an access callback global documents are read-only over HTTP:
+     * refuse before validating, so a writer who may not write learns nothing
+     * about what the document would have had to look like. */
+    if (r->au->access == NULL && r->loc.tree == MCX_XCAP_GLOBAL) {
+        refuse(r, XCAP_R_FORBIDDEN, 403, "global documents are read-only over HTTP");
+        return;
+    }
     mcx_xcap_result_t res = {0};
     const xcap_usage_t *u = xcap_usage(r->x, r->loc.auid);
     if (xcap_validate_doc(r->x, u, &r->loc, r->req->body, r->req->body_len, NULL, &res) < 0) {
