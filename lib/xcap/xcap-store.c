@@ -137,45 +137,71 @@ static void notify(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, const char *etag)
         au->changed(au->ud, loc, etag);
 }
 
-int xcap_store_put(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, const char *mime,
-                   const char *body, size_t len, const char *if_match,
-                   const char *if_none_match, const char *creator, xcap_put_hook_fn hook,
-                   void *hook_ud, char *etag_out, bool *created, mcx_xcap_result_t *res)
+/* Roll the open transaction back and release the store. */
+static void abort_tx(mcx_xcap_t *x)
 {
-    char old_etag[MCX_XCAP_ETAG_MAX] = "", etag[MCX_XCAP_ETAG_MAX];
+    exec(x, "ROLLBACK");
+    pthread_mutex_unlock(&x->lock);
+}
+
+/*
+ * The common start of a write: take the lock, BEGIN IMMEDIATE, read the
+ * current row, ask the access hook and evaluate If-Match, all inside the
+ * transaction. On 0 the lock is held and the transaction open; *found says
+ * whether the document exists and old_etag holds its ETag. Otherwise
+ * everything is released and res says why.
+ */
+static int begin_write(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, const char *if_match,
+                       xcap_put_hook_fn hook, void *hook_ud, char *old_etag, int *found,
+                       mcx_xcap_result_t *res)
+{
     char *old = NULL, *old_creator = NULL;
     size_t old_len = 0;
-    int ret = -EIO;
-    if (new_etag(etag) < 0) {
-        xcap_result_set(res, 500, MCX_XCAP_ERR_INTERNAL, "no randomness for the ETag");
-        return -EIO;
-    }
     pthread_mutex_lock(&x->lock);
     if (exec(x, "BEGIN IMMEDIATE") < 0) {
         pthread_mutex_unlock(&x->lock);
         xcap_result_set(res, 500, MCX_XCAP_ERR_INTERNAL, "store unavailable");
         return -EIO;
     }
-    int found = load_row(x, loc, hook ? &old : NULL, &old_len, old_etag, NULL, 0,
-                         hook ? &old_creator : NULL);
-    if (found < 0) {
+    int ret = 0;
+    *found = load_row(x, loc, hook ? &old : NULL, &old_len, old_etag, NULL, 0,
+                      hook ? &old_creator : NULL);
+    if (*found < 0) {
         xcap_result_set(res, 500, MCX_XCAP_ERR_INTERNAL, "store read failed");
-        goto rollback;
-    }
-    if (hook && hook(hook_ud, found == 1, old, old_len, old_creator ? old_creator : "") < 0) {
+        ret = -EIO;
+    } else if (hook &&
+               hook(hook_ud, *found == 1, old, old_len, old_creator ? old_creator : "") < 0) {
         xcap_result_set(res, 403, MCX_XCAP_ERR_FORBIDDEN, "not allowed");
         ret = -EACCES;
-        goto rollback;
-    }
-    if (if_match && !xcap_etag_list_matches(if_match, found ? old_etag : NULL)) {
+    } else if (if_match && !xcap_etag_list_matches(if_match, *found ? old_etag : NULL)) {
         xcap_result_set(res, 412, MCX_XCAP_ERR_PRECONDITION, "If-Match does not match");
         ret = -EBUSY;
-        goto rollback;
     }
+    free(old);
+    free(old_creator);
+    if (ret)
+        abort_tx(x);
+    return ret;
+}
+
+int xcap_store_put(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, const char *mime,
+                   const char *body, size_t len, const char *if_match,
+                   const char *if_none_match, const char *creator, xcap_put_hook_fn hook,
+                   void *hook_ud, char *etag_out, bool *created, mcx_xcap_result_t *res)
+{
+    char old_etag[MCX_XCAP_ETAG_MAX] = "", etag[MCX_XCAP_ETAG_MAX];
+    if (new_etag(etag) < 0) {
+        xcap_result_set(res, 500, MCX_XCAP_ERR_INTERNAL, "no randomness for the ETag");
+        return -EIO;
+    }
+    int found = 0;
+    int ret = begin_write(x, loc, if_match, hook, hook_ud, old_etag, &found, res);
+    if (ret)
+        return ret;
     if (if_none_match && xcap_etag_list_matches(if_none_match, found ? old_etag : NULL)) {
         xcap_result_set(res, 412, MCX_XCAP_ERR_PRECONDITION, "If-None-Match matches");
-        ret = -EBUSY;
-        goto rollback;
+        abort_tx(x);
+        return -EBUSY;
     }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(x->db,
@@ -187,7 +213,8 @@ int xcap_store_put(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, const char *mime,
                            -1, &st, NULL) != SQLITE_OK) {
         MCX_ERR("xcap: store: %s", sqlite3_errmsg(x->db));
         xcap_result_set(res, 500, MCX_XCAP_ERR_INTERNAL, "store write failed");
-        goto rollback;
+        abort_tx(x);
+        return -EIO;
     }
     bind_loc(st, loc);
     sqlite3_bind_text(st, 5, etag, -1, SQLITE_STATIC);
@@ -197,18 +224,14 @@ int xcap_store_put(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, const char *mime,
     sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        MCX_ERR("xcap: store: %s", sqlite3_errmsg(x->db));
+    if (rc != SQLITE_DONE || exec(x, "COMMIT") < 0) {
+        if (rc != SQLITE_DONE)
+            MCX_ERR("xcap: store: %s", sqlite3_errmsg(x->db));
         xcap_result_set(res, 500, MCX_XCAP_ERR_INTERNAL, "store write failed");
-        goto rollback;
-    }
-    if (exec(x, "COMMIT") < 0) {
-        xcap_result_set(res, 500, MCX_XCAP_ERR_INTERNAL, "store commit failed");
-        goto rollback;
+        abort_tx(x);
+        return -EIO;
     }
     pthread_mutex_unlock(&x->lock);
-    free(old);
-    free(old_creator);
     if (etag_out)
         mcx_strlcpy(etag_out, etag, MCX_XCAP_ETAG_MAX);
     if (created)
@@ -216,48 +239,20 @@ int xcap_store_put(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, const char *mime,
     xcap_result_set(res, found ? 200 : 201, MCX_XCAP_ERR_NONE, "%s", "");
     notify(x, loc, etag);
     return 0;
-
-rollback:
-    exec(x, "ROLLBACK");
-    pthread_mutex_unlock(&x->lock);
-    free(old);
-    free(old_creator);
-    return ret;
 }
 
 int xcap_store_delete(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, const char *if_match,
                       xcap_put_hook_fn hook, void *hook_ud, mcx_xcap_result_t *res)
 {
     char old_etag[MCX_XCAP_ETAG_MAX] = "";
-    char *old = NULL, *old_creator = NULL;
-    size_t old_len = 0;
-    int ret = -EIO;
-    pthread_mutex_lock(&x->lock);
-    if (exec(x, "BEGIN IMMEDIATE") < 0) {
-        pthread_mutex_unlock(&x->lock);
-        xcap_result_set(res, 500, MCX_XCAP_ERR_INTERNAL, "store unavailable");
-        return -EIO;
-    }
-    int found = load_row(x, loc, hook ? &old : NULL, &old_len, old_etag, NULL, 0,
-                         hook ? &old_creator : NULL);
-    if (found < 0) {
-        xcap_result_set(res, 500, MCX_XCAP_ERR_INTERNAL, "store read failed");
-        goto rollback;
-    }
-    if (hook && hook(hook_ud, found == 1, old, old_len, old_creator ? old_creator : "") < 0) {
-        xcap_result_set(res, 403, MCX_XCAP_ERR_FORBIDDEN, "not allowed");
-        ret = -EACCES;
-        goto rollback;
-    }
-    if (if_match && !xcap_etag_list_matches(if_match, found ? old_etag : NULL)) {
-        xcap_result_set(res, 412, MCX_XCAP_ERR_PRECONDITION, "If-Match does not match");
-        ret = -EBUSY;
-        goto rollback;
-    }
+    int found = 0;
+    int ret = begin_write(x, loc, if_match, hook, hook_ud, old_etag, &found, res);
+    if (ret)
+        return ret;
     if (!found) {
         xcap_result_set(res, 404, MCX_XCAP_ERR_NOT_FOUND, "no such document");
-        ret = -ENOENT;
-        goto rollback;
+        abort_tx(x);
+        return -ENOENT;
     }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(x->db,
@@ -265,28 +260,21 @@ int xcap_store_delete(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, const char *if_m
                            " WHERE auid = ?1 AND tree = ?2 AND xui = ?3 AND doc = ?4",
                            -1, &st, NULL) != SQLITE_OK) {
         xcap_result_set(res, 500, MCX_XCAP_ERR_INTERNAL, "store write failed");
-        goto rollback;
+        abort_tx(x);
+        return -EIO;
     }
     bind_loc(st, loc);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE || exec(x, "COMMIT") < 0) {
         xcap_result_set(res, 500, MCX_XCAP_ERR_INTERNAL, "store write failed");
-        goto rollback;
+        abort_tx(x);
+        return -EIO;
     }
     pthread_mutex_unlock(&x->lock);
-    free(old);
-    free(old_creator);
     xcap_result_set(res, 200, MCX_XCAP_ERR_NONE, "%s", "");
     notify(x, loc, NULL);
     return 0;
-
-rollback:
-    exec(x, "ROLLBACK");
-    pthread_mutex_unlock(&x->lock);
-    free(old);
-    free(old_creator);
-    return ret;
 }
 
 int xcap_store_get(mcx_xcap_t *x, const mcx_xcap_loc_t *loc, char **body, size_t *len,
