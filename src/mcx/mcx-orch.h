@@ -357,6 +357,13 @@ int mcx_http_get(const char *url, const char *ca, unsigned timeout_ms, char *bod
 
 /* Does the file at `path` contain `needle`? */
 bool mcx_file_contains(const char *path, const char *needle);
+/*
+ * Is freeDiameter's connection to `identity` open now, by the last state
+ * change it logged for that peer (notice level logs every change into or out
+ * of STATE_OPEN)? A peer that dropped and came back sits in STATE_REOPEN,
+ * logged only when it leaves it, and answers to it are lost meanwhile.
+ */
+bool mcx_fd_peer_open(const char *log, const char *identity);
 
 /* State file RUN_DIR/mcx.state. */
 void mcx_state_path(const char *run_dir, char *out, size_t len);

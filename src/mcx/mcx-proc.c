@@ -438,6 +438,33 @@ bool mcx_file_contains(const char *path, const char *needle)
     return found;
 }
 
+bool mcx_fd_peer_open(const char *log, const char *identity)
+{
+    /* "'STATE_WAITCEA'<TAB>-> 'STATE_OPEN'<TAB>'scscf.alpha.test'" */
+    static const char arrow_s[] = "\t-> ", want[] = "'STATE_OPEN'\t";
+    FILE *fp = fopen(log, "rb");
+    if (!fp)
+        return false;
+    char tail[MCX_TOPO_ID + 8];
+    snprintf(tail, sizeof(tail), "\t'%s'", identity);
+    size_t tl = strlen(tail);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    bool open = false;
+    while ((n = getline(&line, &cap, fp)) > 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        const char *arrow = strstr(line, arrow_s);
+        if (!arrow || (size_t)n < tl || strcmp(line + n - tl, tail) != 0)
+            continue;
+        open = !strncmp(arrow + sizeof(arrow_s) - 1, want, sizeof(want) - 1);
+    }
+    free(line);
+    fclose(fp);
+    return open;
+}
+
 bool mcx_proc_probe(const mcx_proc_t *p, char *out, size_t len)
 {
     if (!mcx_proc_alive(p)) {

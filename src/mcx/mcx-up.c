@@ -134,10 +134,32 @@ static int wait_tcp(const mcx_state_t *st, unsigned port, uint64_t deadline, con
     }
 }
 
+/* Wait until the proxy's connection to `id` is open now (its log says so). */
+static int wait_peer_open(const mcx_sys_paths_t *paths, const mcx_state_t *st, const char *id,
+                          uint64_t deadline, char *err, size_t errlen)
+{
+    int rv;
+    while (!mcx_fd_peer_open(paths->dproxy_log, id)) {
+        if ((rv = check_alive(st, err, errlen)))
+            return rv;
+        if (mcx_now_us() > deadline) {
+            snprintf(err, errlen, "mcx-dproxy has no open connection to %s (log %s)", id,
+                     paths->dproxy_log);
+            return -ETIMEDOUT;
+        }
+        sleep_ms(50);
+    }
+    return 0;
+}
+
 /*
- * Healthy: every SIP database accepts, the proxy has its connection to each
- * open (freeDiameter's state line in its log), and the S-CSCF answers
- * OPTIONS with 200, which its configuration does once Cx is up.
+ * Healthy: every SIP database accepts, the proxy's connections to each of
+ * them and to the S-CSCF are open now (freeDiameter's state lines in its
+ * log), and the S-CSCF answers OPTIONS with 200, which its configuration
+ * does once Cx is up. The S-CSCF's own view is not enough: cdp calls the
+ * peer open once it has answered the proxy's CER, while the proxy, after a
+ * first attempt that broke, holds the connection in REOPEN and loses the
+ * answers it should relay back.
  */
 static int wait_healthy(const mcx_topo_system_t *s, const mcx_sys_paths_t *paths,
                         const mcx_state_t *st, uint64_t deadline, char *err, size_t errlen)
@@ -149,22 +171,15 @@ static int wait_healthy(const mcx_topo_system_t *s, const mcx_sys_paths_t *paths
     if ((rv = wait_tcp(st, s->dproxy.port, deadline, "mcx-dproxy", err, errlen)))
         return rv;
     for (unsigned i = 0; i < s->sipdb.count; i++) {
-        char id[MCX_TOPO_ID], needle[MCX_TOPO_ID + 32];
+        char id[MCX_TOPO_ID];
         mcx_topo_sipdb_id(s, i, id, sizeof(id));
-        snprintf(needle, sizeof(needle), "-> 'STATE_OPEN'\t'%s'", id);
-        while (!mcx_file_contains(paths->dproxy_log, needle)) {
-            if ((rv = check_alive(st, err, errlen)))
-                return rv;
-            if (mcx_now_us() > deadline) {
-                snprintf(err, errlen, "mcx-dproxy never opened its connection to %s (log %s)",
-                         id, paths->dproxy_log);
-                return -ETIMEDOUT;
-            }
-            sleep_ms(50);
-        }
+        if ((rv = wait_peer_open(paths, st, id, deadline, err, errlen)))
+            return rv;
     }
     char host[MCX_TOPO_ID];
     mcx_topo_scscf_host(s, host, sizeof(host));
+    if ((rv = wait_peer_open(paths, st, host, deadline, err, errlen)))
+        return rv;
     int code = -1;
     while ((code = mcx_sip_options(s->scscf.sip_port, host, s->realm, 300)) != 200) {
         if ((rv = check_alive(st, err, errlen)))

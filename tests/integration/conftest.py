@@ -294,6 +294,16 @@ RAW_ID = "raw.alpha.test"
 RAW2_ID = "raw2.alpha.test"
 
 
+def fd_peer_state(log_text, identity):
+    """The state freeDiameter last logged for its connection to `identity`
+    ("STATE_OPEN", "STATE_REOPEN", ...), or None before the first change.
+    A peer that once reached STATE_OPEN may since have dropped and be back in
+    STATE_REOPEN, where freeDiameter discards the answers it receives: only
+    the latest line tells whether the connection is usable now."""
+    states = re.findall(r"-> '?(STATE_[A-Z_]+)'?[^\n]*\t'%s'" % re.escape(identity), log_text)
+    return states[-1] if states else None
+
+
 def diameter_section(identity, realm, port, peers=(), accept=(), **extra):
     d = {"identity": identity, "realm": realm, "listen": "127.0.0.1", "port": port,
          "watchdog_seconds": 30, "reconnect_seconds": 1, "log_level": "warn"}

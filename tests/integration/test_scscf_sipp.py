@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Daemon, GroupDaemon, free_port, to_yaml, binary, diameter_section
+from conftest import (Daemon, GroupDaemon, free_port, to_yaml, binary, diameter_section,
+                      fd_peer_state)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -252,18 +253,27 @@ class SipCore:
         raise AssertionError("%s: nothing on port %d\n%s" % (daemon.name, port,
                                                               daemon.log_text()[-4000:]))
 
+    def diameter_peers(self):
+        """The proxy's peers that must be open before the core is ready."""
+        return [SIPDB_ID, SCSCF_ID]
+
     def wait_ready(self, timeout=20.0):
-        """Until the proxy has an open Cx path to the SIP database (its
-        freeDiameter log says so) and the S-CSCF answers OPTIONS with 200
-        (its configuration does once the proxy is connected with Cx)."""
+        """Until the proxy's connections to the SIP database(s) and to the
+        S-CSCF are open now (the last state its freeDiameter log gives each)
+        and the S-CSCF answers OPTIONS with 200 (its configuration does once
+        the proxy is connected with Cx). OPTIONS alone is not enough: cdp
+        calls the peer open once it answered the proxy's CER, while the
+        proxy, when its first attempt broke, holds the new connection in
+        STATE_REOPEN and drops the MAA it should relay back (a 408 for the
+        first REGISTER)."""
         deadline = time.monotonic() + timeout
-        sipdb_open = re.compile(r"-> 'STATE_OPEN'\s+'%s'" % re.escape(SIPDB_ID))
         last = None
         while time.monotonic() < deadline:
             for d in (self.kamailio, self.dproxy, self.sipdb.daemon):
                 if not d.alive():
                     raise AssertionError("%s exited\n%s" % (d.name, d.log_text()[-4000:]))
-            if sipdb_open.search(self.dproxy.log_text()):
+            text = self.dproxy.log_text()
+            if all(fd_peer_state(text, i) == "STATE_OPEN" for i in self.diameter_peers()):
                 last = sip_options(self.sip_port)
                 if last == 200:
                     return
