@@ -1,8 +1,10 @@
-/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The IdMS store's writer thread (see idms-writer.h): a queue of jobs
- * waiting on a condition variable, run in batches of one transaction with
- * one savepoint per job and one commit per batch.
+ * The IdMS store's writer (see idms-writer.h): group commit by leader. A
+ * request thread queues its job; if no batch is running it becomes the
+ * leader, takes everything queued, runs it as one transaction with one
+ * savepoint per job and one commit, then wakes the others. Jobs queued while
+ * a batch runs wait for it and go into the next, led by one of their own
+ * threads. No thread hand-off when there is no contention.
  */
 #include "idms-writer.h"
 
@@ -26,13 +28,15 @@ typedef struct job {
 } job_t;
 
 struct idms_writer {
-    sqlite3 *db;
-    pthread_t thread;
+    sqlite3 *db; /* used only by the leader of the running batch */
     pthread_mutex_t mu;
-    pthread_cond_t work; /* the writer waits for jobs */
-    pthread_cond_t done; /* waiters wait for their job */
+    pthread_cond_t done; /* waiters wait for their job, or to lead */
+    pthread_cond_t tick; /* the sweeper waits for its time, or stop */
     job_t *head, **tail;
+    bool leading; /* a batch is running */
     bool stopping;
+    bool sweeper;
+    pthread_t sweep_thread;
     unsigned sweep_s;
     uint64_t jobs, commits;
 };
@@ -42,13 +46,14 @@ static int64_t now_s(void)
     return (int64_t)time(NULL);
 }
 
-static void sweep(idms_writer_t *w)
+static int sweep_job(sqlite3 *db, void *arg, bool *keep)
 {
-    if (idms_store_begin(w->db))
-        return;
-    int n = idms_store_purge(w->db, now_s());
-    if (idms_store_end(w->db, n >= 0) == 0 && n > 0)
+    (void)arg;
+    (void)keep;
+    int n = idms_store_purge(db, now_s());
+    if (n > 0)
         MCX_INFO("expiry sweep: %d expired codes and refresh tokens deleted", n);
+    return n;
 }
 
 /* One batch: BEGIN, a savepoint per job, one COMMIT. Fills each result. */
@@ -85,54 +90,29 @@ static uint64_t run_batch(idms_writer_t *w, job_t *list)
     return 1;
 }
 
-static void *writer_main(void *ud)
+/* Every sweep_s seconds, the expiry sweep as a job of its own. */
+static void *sweeper_main(void *ud)
 {
     idms_writer_t *w = ud;
-    int64_t next_sweep = w->sweep_s ? now_s() : INT64_MAX;
     pthread_mutex_lock(&w->mu);
-    for (;;) {
-        while (!w->head && !w->stopping && now_s() < next_sweep) {
-            if (next_sweep == INT64_MAX) {
-                pthread_cond_wait(&w->work, &w->mu);
-            } else {
-                struct timespec ts = {.tv_sec = next_sweep, .tv_nsec = 0};
-                pthread_cond_timedwait(&w->work, &w->mu, &ts);
-            }
+    int64_t next = now_s(); /* a first sweep at start */
+    while (!w->stopping) {
+        if (now_s() < next) {
+            struct timespec ts = {.tv_sec = next, .tv_nsec = 0};
+            pthread_cond_timedwait(&w->tick, &w->mu, &ts);
+            continue;
         }
-        if (!w->head && w->stopping)
-            break;
-        job_t *list = w->head;
-        w->head = NULL;
-        w->tail = &w->head;
         pthread_mutex_unlock(&w->mu);
-
-        uint64_t n = 0, committed = 0;
-        if (list) {
-            for (job_t *j = list; j; j = j->next)
-                n++;
-            committed = run_batch(w, list);
-        }
-        if (w->sweep_s && now_s() >= next_sweep) {
-            sweep(w);
-            next_sweep = now_s() + w->sweep_s;
-        }
-
+        idms_writer_run(w, sweep_job, NULL);
         pthread_mutex_lock(&w->mu);
-        w->jobs += n;
-        w->commits += committed;
-        for (job_t *j = list, *next; j; j = next) {
-            next = j->next; /* j lives on its waiter's stack: read before waking it */
-            j->done = true;
-        }
-        if (list)
-            pthread_cond_broadcast(&w->done);
+        next = now_s() + w->sweep_s;
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-int idms_writer_start(const char *path, bool full_sync, unsigned sweep_s, idms_writer_t **out, char *err,
-                      size_t errlen)
+int idms_writer_start(const char *path, bool full_sync, unsigned sweep_s, idms_writer_t **out,
+                      char *err, size_t errlen)
 {
     *out = NULL;
     idms_writer_t *w = calloc(1, sizeof(*w));
@@ -151,19 +131,43 @@ int idms_writer_start(const char *path, bool full_sync, unsigned sweep_s, idms_w
     w->tail = &w->head;
     w->sweep_s = sweep_s;
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->done, NULL);
-    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        snprintf(err, errlen, "cannot start the store writer thread");
-        idms_store_close(w->db);
-        pthread_mutex_destroy(&w->mu);
-        pthread_cond_destroy(&w->work);
-        pthread_cond_destroy(&w->done);
-        free(w);
-        return -EAGAIN;
+    pthread_cond_init(&w->tick, NULL);
+    if (sweep_s) {
+        if (pthread_create(&w->sweep_thread, NULL, sweeper_main, w) != 0) {
+            snprintf(err, errlen, "cannot start the store's expiry sweep thread");
+            w->sweep_s = 0;
+            idms_writer_stop(w);
+            return -EAGAIN;
+        }
+        w->sweeper = true;
     }
     *out = w;
     return 0;
+}
+
+/* Lead one batch: everything queued now. Called and returns with w->mu held. */
+static void lead_batch(idms_writer_t *w)
+{
+    w->leading = true;
+    job_t *list = w->head;
+    w->head = NULL;
+    w->tail = &w->head;
+    pthread_mutex_unlock(&w->mu);
+
+    uint64_t n = 0;
+    for (job_t *j = list; j; j = j->next)
+        n++;
+    uint64_t committed = run_batch(w, list);
+
+    pthread_mutex_lock(&w->mu);
+    w->jobs += n;
+    w->commits += committed;
+    for (job_t *j = list; j; j = j->next)
+        j->done = true;
+    w->leading = false;
+    /* Wakes the waiters of this batch, and those of the next, one of whom leads it. */
+    pthread_cond_broadcast(&w->done);
 }
 
 int idms_writer_run(idms_writer_t *w, idms_write_fn fn, void *arg)
@@ -176,9 +180,12 @@ int idms_writer_run(idms_writer_t *w, idms_write_fn fn, void *arg)
     }
     *w->tail = &j;
     w->tail = &j.next;
-    pthread_cond_signal(&w->work);
-    while (!j.done)
-        pthread_cond_wait(&w->done, &w->mu);
+    while (!j.done) {
+        if (!w->leading)
+            lead_batch(w);
+        else
+            pthread_cond_wait(&w->done, &w->mu);
+    }
     pthread_mutex_unlock(&w->mu);
     return j.result;
 }
@@ -189,13 +196,19 @@ void idms_writer_stop(idms_writer_t *w)
         return;
     pthread_mutex_lock(&w->mu);
     w->stopping = true;
-    pthread_cond_signal(&w->work);
+    pthread_cond_broadcast(&w->tick);
     pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
+    if (w->sweeper)
+        pthread_join(w->sweep_thread, NULL);
+    /* Jobs already queued finish: their threads lead them. */
+    pthread_mutex_lock(&w->mu);
+    while (w->leading || w->head)
+        pthread_cond_wait(&w->done, &w->mu);
+    pthread_mutex_unlock(&w->mu);
     idms_store_close(w->db);
     pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->work);
     pthread_cond_destroy(&w->done);
+    pthread_cond_destroy(&w->tick);
     free(w);
 }
 

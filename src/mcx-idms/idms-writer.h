@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * Group commit for the IdMS store: one writer thread owns the write
- * connection; request threads hand it a job and wait. The writer runs
- * everything queued in one transaction, each job in its own savepoint,
- * commits once (one fsync, synchronous FULL) and then wakes each waiter
- * with its own result. It also runs the periodic expiry sweep.
+ * Group commit for the IdMS store: one write connection, used by one batch
+ * at a time. A request thread queues a job; when no batch is running it
+ * leads one: everything queued runs in one transaction, each job in its own
+ * savepoint, with one commit (one fsync, synchronous FULL), and each waiter
+ * wakes with its own result. Jobs queued meanwhile form the next batch, led
+ * by one of their threads. A small thread queues the periodic expiry sweep.
  */
 #ifndef IDMS_WRITER_H
 #define IDMS_WRITER_H
@@ -15,7 +16,7 @@
 #include <stdint.h>
 
 /*
- * A write job, run on the writer thread inside a transaction. Its return
+ * A write job, run by the batch's leader inside a transaction. Its return
  * value is its result. Its writes are kept when it returns >= 0 or sets *keep
  * (a refusal whose writes must persist, e.g. a family revoked on replay);
  * otherwise they are rolled back to its savepoint, never touching the
@@ -41,7 +42,7 @@ int idms_writer_start(const char *path, bool full_sync, unsigned sweep_s, idms_w
  */
 int idms_writer_run(idms_writer_t *w, idms_write_fn fn, void *arg);
 
-/* Run what is queued, stop the thread, close the connection. NULL ok. */
+/* Stop the sweep, let queued jobs finish, close the connection. NULL ok. */
 void idms_writer_stop(idms_writer_t *w);
 
 /* Jobs run and transactions committed so far. */
