@@ -31,12 +31,13 @@ struct idms_writer {
     sqlite3 *db; /* used only by the leader of the running batch */
     pthread_mutex_t mu;
     pthread_cond_t done; /* waiters wait for their job, or to lead */
-    pthread_cond_t tick; /* the sweeper waits for its time, or stop */
+    pthread_cond_t tick; /* the maintenance thread waits for its time, or stop */
     job_t *head, **tail;
     bool leading; /* a batch is running */
     bool stopping;
-    bool sweeper;
-    pthread_t sweep_thread;
+    bool upkeep;      /* the maintenance thread runs */
+    sqlite3 *ckpt_db; /* its connection, for WAL checkpoints */
+    pthread_t upkeep_thread;
     unsigned sweep_s;
     uint64_t jobs, commits;
 };
@@ -90,25 +91,80 @@ static uint64_t run_batch(idms_writer_t *w, job_t *list)
     return 1;
 }
 
-/* Every sweep_s seconds, the expiry sweep as a job of its own. */
-static void *sweeper_main(void *ud)
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The maintenance thread: every CHECKPOINT_MS a passive WAL checkpoint on its
+ * own connection (it copies committed pages into the database beside the
+ * batches and never blocks them; its fsyncs stay off the requests' path), and
+ * every sweep_s seconds the expiry sweep, queued as a job of its own.
+ */
+#define CHECKPOINT_MS 200
+
+static void *upkeep_main(void *ud)
 {
     idms_writer_t *w = ud;
     pthread_mutex_lock(&w->mu);
-    int64_t next = now_s(); /* a first sweep at start */
+    int64_t next_sweep = now_ms(); /* a first sweep at start */
+    int64_t next_ckpt = now_ms() + CHECKPOINT_MS;
     while (!w->stopping) {
-        if (now_s() < next) {
-            struct timespec ts = {.tv_sec = next, .tv_nsec = 0};
+        int64_t now = now_ms(), next = next_sweep < next_ckpt ? next_sweep : next_ckpt;
+        if (now < next) {
+            struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (next % 1000) * 1000000};
             pthread_cond_timedwait(&w->tick, &w->mu, &ts);
             continue;
         }
         pthread_mutex_unlock(&w->mu);
-        idms_writer_run(w, sweep_job, NULL);
+        if (now >= next_ckpt) {
+            int rc = sqlite3_wal_checkpoint_v2(w->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                               NULL);
+            if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+                MCX_WARN("idms store: WAL checkpoint failed: %s", sqlite3_errmsg(w->ckpt_db));
+            next_ckpt = now_ms() + CHECKPOINT_MS;
+        }
+        if (now >= next_sweep) {
+            idms_writer_run(w, sweep_job, NULL);
+            next_sweep = now_ms() + (int64_t)w->sweep_s * 1000;
+        }
         pthread_mutex_lock(&w->mu);
-        next = now_s() + w->sweep_s;
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
+}
+
+/* The maintenance thread's connection; the write connection stops checkpointing. */
+static int upkeep_open(idms_writer_t *w, const char *path, char *err, size_t errlen)
+{
+    if (sqlite3_open_v2(path, &w->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot open for checkpoints: %s", path,
+                 w->ckpt_db ? sqlite3_errmsg(w->ckpt_db) : "out of memory");
+        return -EIO;
+    }
+    /* A connection that has not read the file does not know it is in WAL mode:
+     * its checkpoints would do nothing. */
+    sqlite3_busy_timeout(w->ckpt_db, 5000);
+    if (sqlite3_exec(w->ckpt_db, "PRAGMA journal_mode", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(w->ckpt_db));
+        return -EIO;
+    }
+    /*
+     * Checkpoints move to the maintenance thread. The write connection keeps
+     * a high threshold of its own as a backstop (should that thread starve),
+     * and a reset WAL is truncated to a bounded size.
+     */
+    if (sqlite3_exec(w->db, "PRAGMA wal_autocheckpoint = 16384", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(w->db, "PRAGMA journal_size_limit = 67108864", NULL, NULL, NULL) !=
+            SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(w->db));
+        return -EIO;
+    }
+    return 0;
 }
 
 int idms_writer_start(const char *path, bool full_sync, unsigned sweep_s, idms_writer_t **out,
@@ -134,13 +190,16 @@ int idms_writer_start(const char *path, bool full_sync, unsigned sweep_s, idms_w
     pthread_cond_init(&w->done, NULL);
     pthread_cond_init(&w->tick, NULL);
     if (sweep_s) {
-        if (pthread_create(&w->sweep_thread, NULL, sweeper_main, w) != 0) {
-            snprintf(err, errlen, "cannot start the store's expiry sweep thread");
-            w->sweep_s = 0;
-            idms_writer_stop(w);
-            return -EAGAIN;
+        rv = upkeep_open(w, path, err, errlen);
+        if (rv == 0 && pthread_create(&w->upkeep_thread, NULL, upkeep_main, w) != 0) {
+            snprintf(err, errlen, "cannot start the store's maintenance thread");
+            rv = -EAGAIN;
         }
-        w->sweeper = true;
+        if (rv) {
+            idms_writer_stop(w);
+            return rv;
+        }
+        w->upkeep = true;
     }
     *out = w;
     return 0;
@@ -198,8 +257,9 @@ void idms_writer_stop(idms_writer_t *w)
     w->stopping = true;
     pthread_cond_broadcast(&w->tick);
     pthread_mutex_unlock(&w->mu);
-    if (w->sweeper)
-        pthread_join(w->sweep_thread, NULL);
+    if (w->upkeep)
+        pthread_join(w->upkeep_thread, NULL);
+    sqlite3_close(w->ckpt_db);
     /* Jobs already queued finish: their threads lead them. */
     pthread_mutex_lock(&w->mu);
     while (w->leading || w->head)

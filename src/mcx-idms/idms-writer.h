@@ -5,7 +5,8 @@
  * leads one: everything queued runs in one transaction, each job in its own
  * savepoint, with one commit (one fsync, synchronous FULL), and each waiter
  * wakes with its own result. Jobs queued meanwhile form the next batch, led
- * by one of their threads. A small thread queues the periodic expiry sweep.
+ * by one of their threads. A maintenance thread checkpoints the WAL beside
+ * the batches and queues the periodic expiry sweep.
  */
 #ifndef IDMS_WRITER_H
 #define IDMS_WRITER_H
@@ -29,7 +30,8 @@ typedef struct idms_writer idms_writer_t;
 /*
  * Open the store at path (its own connection) and start the writer.
  * full_sync: commits also survive a power cut (an fsync each), else a kill.
- * sweep_s: seconds between expiry sweeps (idms_store_purge), 0 for none.
+ * sweep_s: seconds between expiry sweeps (idms_store_purge); with it, a
+ * maintenance thread also takes over WAL checkpoints. 0: neither.
  * Returns 0 or -errno with a message in err.
  */
 int idms_writer_start(const char *path, bool full_sync, unsigned sweep_s, idms_writer_t **out,
