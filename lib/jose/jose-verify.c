@@ -5,9 +5,9 @@
  * structure and alg are checked before any key is looked at; signatures are
  * checked with OpenSSL directly on immutable EVP_PKEYs, so one trust set
  * serves any number of threads at once. A client presents the same access
- * token on every request, so the digests of tokens whose signature verified
- * are remembered (a small direct-mapped table under a mutex); every other
- * check (structure, alg, typ, issuer, key, claims) runs on every call.
+ * token on every request, so tokens whose signature verified are remembered
+ * by digest with their parsed payload (a small direct-mapped table under a
+ * mutex); typ and the claims are checked on every call.
  */
 #include <errno.h>
 #include <limits.h>
@@ -43,15 +43,27 @@ typedef struct {
 
 /*
  * Tokens whose signature verified: SHA-256 of the whole compact JWS (header,
- * payload and signature). A hit means these exact bytes verified before
- * under this (immutable) trust set. Collisions only evict.
+ * payload and signature), with the parsed payload and the header's typ. A hit
+ * means these exact bytes verified before under this (immutable) trust set,
+ * so alg, issuer, key and signature need no second look, and the payload
+ * need not be decoded again; typ and the claims are still checked on every
+ * call, against that call's expectations and clock. Collisions only evict.
+ * Cached payloads are shared read-only (jansson's reference counts are
+ * atomic here) and handed out with a reference of their own.
  */
 #define SIG_CACHE_SLOTS 4096
+#define SIG_CACHE_TYP 32
+
+typedef struct {
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    json_t *payload;
+    char typ[SIG_CACHE_TYP]; /* "" with has_typ false: no typ header */
+    bool has_typ;
+} sig_entry_t;
 
 typedef struct {
     pthread_mutex_t lock;
-    uint8_t digest[SIG_CACHE_SLOTS][SHA256_DIGEST_LENGTH];
-    bool used[SIG_CACHE_SLOTS];
+    sig_entry_t e[SIG_CACHE_SLOTS];
 } sig_cache_t;
 
 struct mcx_jose_trust {
@@ -65,22 +77,36 @@ static unsigned sig_cache_slot(const uint8_t d[SHA256_DIGEST_LENGTH])
     return ((unsigned)d[0] | (unsigned)d[1] << 8) % SIG_CACHE_SLOTS;
 }
 
-static bool sig_cache_has(sig_cache_t *c, const uint8_t d[SHA256_DIGEST_LENGTH])
+/* The cached payload of the token with digest d (a new reference), or NULL. */
+static json_t *sig_cache_get(sig_cache_t *c, const uint8_t d[SHA256_DIGEST_LENGTH],
+                             char typ[SIG_CACHE_TYP], bool *has_typ)
 {
-    unsigned i = sig_cache_slot(d);
+    sig_entry_t *e = &c->e[sig_cache_slot(d)];
+    json_t *pl = NULL;
     pthread_mutex_lock(&c->lock);
-    bool hit = c->used[i] && memcmp(c->digest[i], d, SHA256_DIGEST_LENGTH) == 0;
+    if (e->payload && memcmp(e->digest, d, SHA256_DIGEST_LENGTH) == 0) {
+        pl = json_incref(e->payload);
+        memcpy(typ, e->typ, SIG_CACHE_TYP);
+        *has_typ = e->has_typ;
+    }
     pthread_mutex_unlock(&c->lock);
-    return hit;
+    return pl;
 }
 
-static void sig_cache_add(sig_cache_t *c, const uint8_t d[SHA256_DIGEST_LENGTH])
+static void sig_cache_add(sig_cache_t *c, const uint8_t d[SHA256_DIGEST_LENGTH], json_t *payload,
+                          const char *typ)
 {
-    unsigned i = sig_cache_slot(d);
+    if (typ && strlen(typ) >= SIG_CACHE_TYP)
+        return; /* not worth a bigger slot: verified again next time */
+    sig_entry_t *e = &c->e[sig_cache_slot(d)];
     pthread_mutex_lock(&c->lock);
-    memcpy(c->digest[i], d, SHA256_DIGEST_LENGTH);
-    c->used[i] = true;
+    json_t *old = e->payload;
+    memcpy(e->digest, d, SHA256_DIGEST_LENGTH);
+    e->payload = json_incref(payload);
+    e->has_typ = typ != NULL;
+    snprintf(e->typ, sizeof(e->typ), "%s", typ ? typ : "");
     pthread_mutex_unlock(&c->lock);
+    json_decref(old);
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -138,6 +164,8 @@ void mcx_jose_trust_free(mcx_jose_trust_t *trust)
         free(trust->iss[i].iss);
     }
     free(trust->iss);
+    for (unsigned i = 0; i < SIG_CACHE_SLOTS; i++)
+        json_decref(trust->cache->e[i].payload);
     pthread_mutex_destroy(&trust->cache->lock);
     free(trust->cache);
     free(trust);
@@ -476,6 +504,96 @@ static bool num_claim(json_t *claims, const char *name, bool *present, int64_t *
     return false;
 }
 
+/* The header's typ (NULL: none) against the expected one. */
+static mcx_jose_status_t check_typ(const char *typ, const mcx_jose_expect_t *expect, char *why,
+                                   size_t whylen)
+{
+    if (!expect->typ || (typ && typ_matches(typ, expect->typ)))
+        return MCX_JOSE_OK;
+    if (typ) {
+        char q[64];
+        safe_copy(q, sizeof(q), typ);
+        snprintf(why, whylen, "typ '%s' is not '%s'", q, expect->typ);
+    } else {
+        snprintf(why, whylen, "typ missing, '%s' required", expect->typ);
+    }
+    return MCX_JOSE_BAD_TYPE;
+}
+
+/* exp, nbf, iat against the clock; aud and scope against the expectations. */
+static mcx_jose_status_t check_claims(json_t *pl, const mcx_jose_expect_t *expect, char *why,
+                                      size_t whylen)
+{
+    int64_t now = expect->now ? expect->now : (int64_t)time(NULL);
+    int64_t lw = expect->leeway_s;
+    bool have;
+    int64_t v = 0;
+    if (!num_claim(pl, "exp", &have, &v)) {
+        snprintf(why, whylen, "exp is not a number");
+        return MCX_JOSE_MALFORMED;
+    }
+    if (!have) {
+        snprintf(why, whylen, "exp missing");
+        return MCX_JOSE_EXPIRED;
+    }
+    if (v <= now - lw) {
+        snprintf(why, whylen, "token expired %lld s ago", (long long)(now - v));
+        return MCX_JOSE_EXPIRED;
+    }
+    static const char *const not_before[] = {"nbf", "iat"};
+    for (unsigned i = 0; i < 2; i++) {
+        if (!num_claim(pl, not_before[i], &have, &v)) {
+            snprintf(why, whylen, "%s is not a number", not_before[i]);
+            return MCX_JOSE_MALFORMED;
+        }
+        if (have && v > now + lw) {
+            snprintf(why, whylen, "%s is %lld s in the future", not_before[i],
+                     (long long)(v - now));
+            return MCX_JOSE_NOT_YET_VALID;
+        }
+    }
+    if (expect->audience && *expect->audience) {
+        json_t *aud = json_object_get(pl, "aud");
+        bool ok = false;
+        if (json_is_string(aud)) {
+            ok = strcmp(json_string_value(aud), expect->audience) == 0;
+        } else if (json_is_array(aud)) {
+            size_t i;
+            json_t *a;
+            json_array_foreach(aud, i, a)
+                if (json_is_string(a) && strcmp(json_string_value(a), expect->audience) == 0)
+                    ok = true;
+        }
+        if (!ok) {
+            snprintf(why, whylen, "audience '%s' not in aud", expect->audience);
+            return MCX_JOSE_BAD_AUDIENCE;
+        }
+    }
+    if (expect->scope) {
+        const char *have_scope = json_string_value(json_object_get(pl, "scope"));
+        const char *p = expect->scope;
+        while (*p) {
+            while (*p == ' ')
+                p++;
+            const char *e = p;
+            while (*e && *e != ' ')
+                e++;
+            if (e > p) {
+                char need[256];
+                size_t n = (size_t)(e - p) < sizeof(need) - 1 ? (size_t)(e - p) : sizeof(need) - 1;
+                memcpy(need, p, n);
+                need[n] = '\0';
+                if (!mcx_jose_scope_has(have_scope, need)) {
+                    snprintf(why, whylen, "scope '%s' not granted", need);
+                    return MCX_JOSE_INSUFFICIENT_SCOPE;
+                }
+            }
+            p = e;
+        }
+    }
+    return MCX_JOSE_OK;
+}
+
 mcx_jose_status_t mcx_jose_verify(const mcx_jose_trust_t *trust, const char *jwt,
                                   const mcx_jose_expect_t *expect, json_t **claims, char *why,
                                   size_t whylen)
@@ -517,10 +635,23 @@ mcx_jose_status_t mcx_jose_verify(const mcx_jose_trust_t *trust, const char *jwt
         return MCX_JOSE_MALFORMED;
     }
 
-    /* 2. Header: alg exactly ES256, before any key is touched. */
+    /* These exact bytes verified before: only typ and the claims are left. */
     mcx_jose_status_t st = MCX_JOSE_MALFORMED;
-    json_t *hdr = b64_json_object(jwt, hlen, "header", why, whylen);
-    json_t *pl = NULL;
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)jwt, len, digest);
+    char ctyp[SIG_CACHE_TYP];
+    bool has_typ = false;
+    json_t *hdr = NULL;
+    json_t *pl = sig_cache_get(trust->cache, digest, ctyp, &has_typ);
+    if (pl) {
+        st = check_typ(has_typ ? ctyp : NULL, expect, why, whylen);
+        if (st == MCX_JOSE_OK)
+            st = check_claims(pl, expect, why, whylen);
+        goto out;
+    }
+
+    /* 2. Header: alg exactly ES256, before any key is touched. */
+    hdr = b64_json_object(jwt, hlen, "header", why, whylen);
     if (!hdr)
         return MCX_JOSE_MALFORMED;
     json_t *algj = json_object_get(hdr, "alg");
@@ -546,16 +677,10 @@ mcx_jose_status_t mcx_jose_verify(const mcx_jose_trust_t *trust, const char *jwt
         st = MCX_JOSE_BAD_TYPE;
         goto out;
     }
-    if (expect->typ && (!typj || !typ_matches(json_string_value(typj), expect->typ))) {
-        if (typj) {
-            safe_copy(q, sizeof(q), json_string_value(typj));
-            snprintf(why, whylen, "typ '%s' is not '%s'", q, expect->typ);
-        } else {
-            snprintf(why, whylen, "typ missing, '%s' required", expect->typ);
-        }
-        st = MCX_JOSE_BAD_TYPE;
+    const char *typ = json_string_value(typj);
+    if ((st = check_typ(typ, expect, why, whylen)) != MCX_JOSE_OK)
         goto out;
-    }
+    st = MCX_JOSE_MALFORMED;
     json_t *kidj = json_object_get(hdr, "kid");
     if (kidj && !json_is_string(kidj)) {
         snprintf(why, whylen, "kid is not a string");
@@ -611,98 +736,21 @@ mcx_jose_status_t mcx_jose_verify(const mcx_jose_trust_t *trust, const char *jwt
         goto out;
     }
 
-    /* 5. Signature over "header.payload" (or these exact bytes verified before). */
-    uint8_t digest[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)jwt, len, digest);
-    if (!sig_cache_has(trust->cache, digest)) {
-        if (!sig_verify(key->pk, jwt, (size_t)(d2 - jwt), sig)) {
-            snprintf(why, whylen, "signature does not verify");
-            st = MCX_JOSE_BAD_SIGNATURE;
-            goto out;
-        }
-        sig_cache_add(trust->cache, digest);
+    /* 5. Signature over "header.payload". */
+    if (!sig_verify(key->pk, jwt, (size_t)(d2 - jwt), sig)) {
+        snprintf(why, whylen, "signature does not verify");
+        st = MCX_JOSE_BAD_SIGNATURE;
+        goto out;
     }
+    sig_cache_add(trust->cache, digest, pl, typ);
 
     /* 6. Claims. */
-    int64_t now = expect->now ? expect->now : (int64_t)time(NULL);
-    int64_t lw = expect->leeway_s;
-    bool have;
-    int64_t v = 0;
-    if (!num_claim(pl, "exp", &have, &v)) {
-        snprintf(why, whylen, "exp is not a number");
-        goto out;
-    }
-    if (!have) {
-        snprintf(why, whylen, "exp missing");
-        st = MCX_JOSE_EXPIRED;
-        goto out;
-    }
-    if (v <= now - lw) {
-        snprintf(why, whylen, "token expired %lld s ago", (long long)(now - v));
-        st = MCX_JOSE_EXPIRED;
-        goto out;
-    }
-    static const char *const not_before[] = {"nbf", "iat"};
-    for (unsigned i = 0; i < 2; i++) {
-        if (!num_claim(pl, not_before[i], &have, &v)) {
-            snprintf(why, whylen, "%s is not a number", not_before[i]);
-            goto out;
-        }
-        if (have && v > now + lw) {
-            snprintf(why, whylen, "%s is %lld s in the future", not_before[i],
-                     (long long)(v - now));
-            st = MCX_JOSE_NOT_YET_VALID;
-            goto out;
-        }
-    }
-    if (expect->audience && *expect->audience) {
-        json_t *aud = json_object_get(pl, "aud");
-        bool ok = false;
-        if (json_is_string(aud)) {
-            ok = strcmp(json_string_value(aud), expect->audience) == 0;
-        } else if (json_is_array(aud)) {
-            size_t i;
-            json_t *a;
-            json_array_foreach(aud, i, a)
-                if (json_is_string(a) && strcmp(json_string_value(a), expect->audience) == 0)
-                    ok = true;
-        }
-        if (!ok) {
-            snprintf(why, whylen, "audience '%s' not in aud", expect->audience);
-            st = MCX_JOSE_BAD_AUDIENCE;
-            goto out;
-        }
-    }
-    if (expect->scope) {
-        const char *have_scope = json_string_value(json_object_get(pl, "scope"));
-        const char *p = expect->scope;
-        while (*p) {
-            while (*p == ' ')
-                p++;
-            const char *e = p;
-            while (*e && *e != ' ')
-                e++;
-            if (e > p) {
-                char need[256];
-                size_t n = (size_t)(e - p) < sizeof(need) - 1 ? (size_t)(e - p) : sizeof(need) - 1;
-                memcpy(need, p, n);
-                need[n] = '\0';
-                if (!mcx_jose_scope_has(have_scope, need)) {
-                    snprintf(why, whylen, "scope '%s' not granted", need);
-                    st = MCX_JOSE_INSUFFICIENT_SCOPE;
-                    goto out;
-                }
-            }
-            p = e;
-        }
-    }
-
-    st = MCX_JOSE_OK;
-    if (claims) {
+    st = check_claims(pl, expect, why, whylen);
+out:
+    if (st == MCX_JOSE_OK && claims) {
         *claims = pl;
         pl = NULL;
     }
-out:
     json_decref(hdr);
     json_decref(pl);
     return st;

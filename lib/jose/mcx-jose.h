@@ -83,12 +83,15 @@ typedef enum {
 const char *mcx_jose_status_str(mcx_jose_status_t st);
 
 /*
- * Verify `jwt`. On MCX_JOSE_OK *claims (if not NULL) receives the payload
- * (caller json_decref's it). Otherwise `why` says precisely what failed
- * (never the token itself). Any number of threads may verify against one
- * trust set at once, as long as nobody adds to it meanwhile. A token whose
- * signature verified is remembered by its SHA-256, so presenting it again
- * skips only the ECDSA step; every other check runs on every call.
+ * Verify `jwt`. On MCX_JOSE_OK *claims (if not NULL) receives the payload:
+ * a reference the caller json_decref's, to an object other threads may be
+ * reading at the same time, so read it only, never change it. Otherwise
+ * `why` says precisely what failed (never the token itself). Any number of
+ * threads may verify against one trust set at once, as long as nobody adds
+ * to it meanwhile. A token whose signature verified is remembered by its
+ * SHA-256 with its parsed payload, so presenting it again skips decoding,
+ * alg, issuer, key and ECDSA; typ and the claims (expiry, audience, scope)
+ * are checked on every call.
  */
 mcx_jose_status_t mcx_jose_verify(const mcx_jose_trust_t *trust, const char *jwt,
                                   const mcx_jose_expect_t *expect, json_t **claims, char *why,

@@ -224,9 +224,11 @@ static void test_sign_verify(void **state)
 }
 
 /*
- * The verified-signature cache: a token seen before skips only the ECDSA
- * step. Its claims are checked again on every call (it expires), and a token
- * that differs in any byte of its signature is verified afresh and refused.
+ * The verified-signature cache: a token seen before skips decoding and the
+ * ECDSA step. Its typ and claims are checked again on every call, against
+ * that call's expectations (it expires; another verifier wants another
+ * audience, scope or typ), its payload still comes back, and a token that
+ * differs in any byte of its signature is verified afresh and refused.
  */
 static void test_signature_cache(void **state)
 {
@@ -245,6 +247,22 @@ static void test_signature_cache(void **state)
     other_aud.audience = "mcptt.alpha.test";
     assert_int_equal(mcx_jose_verify(fx->trust, tok, &other_aud, NULL, why, sizeof(why)),
                      MCX_JOSE_BAD_AUDIENCE);
+    mcx_jose_expect_t other_scope = expect_cms;
+    other_scope.scope = "3gpp:mc:ptt_service";
+    assert_int_equal(mcx_jose_verify(fx->trust, tok, &other_scope, NULL, why, sizeof(why)),
+                     MCX_JOSE_INSUFFICIENT_SCOPE);
+    mcx_jose_expect_t id_token = expect_cms;
+    id_token.typ = "JWT";
+    assert_int_equal(mcx_jose_verify(fx->trust, tok, &id_token, NULL, why, sizeof(why)),
+                     MCX_JOSE_BAD_TYPE);
+    assert_string_equal(why, "typ 'at+jwt' is not 'JWT'");
+    for (int i = 0; i < 2; i++) {
+        json_t *got = NULL;
+        assert_int_equal(mcx_jose_verify(fx->trust, tok, &expect_cms, &got, why, sizeof(why)),
+                         MCX_JOSE_OK);
+        assert_int_equal(json_integer_value(json_object_get(got, "exp")), NOW + 60);
+        json_decref(got);
+    }
 
     /* Same header and payload, another (valid-looking) signature. */
     char *forged = strdup(tok);
