@@ -7,7 +7,6 @@
  */
 #include "idms-context.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,35 +31,11 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"check", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
     const char *path = NULL;
     bool check_only = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            path = optarg;
-            break;
-        case 'k':
-            check_only = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!path || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    int rc = mcx_daemon_args(argc, argv, usage, &path, &check_only);
+    if (rc >= 0)
+        return rc;
 
     mcx_log_init("mcx-idms", MCX_LOG_INFO);
     static idms_config_t cfg;
