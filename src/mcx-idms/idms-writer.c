@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The IdMS store's writer (see idms-writer.h): group commit by leader. A
  * request thread queues its job; if no batch is running it becomes the
@@ -222,8 +223,10 @@ static void lead_batch(idms_writer_t *w)
     pthread_mutex_lock(&w->mu);
     w->jobs += n;
     w->commits += committed;
-    for (job_t *j = list; j; j = j->next)
+    for (job_t *j = list, *next; j; j = next) {
+        next = j->next; /* j lives on its waiter's stack: read before it may go */
         j->done = true;
+    }
     w->leading = false;
     /* Wakes the waiters of this batch, and those of the next, one of whom leads it. */
     pthread_cond_broadcast(&w->done);
