@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-static int hexval(char c)
+int mcx_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -32,7 +32,8 @@ int mcx_hex_decode(const char *hex, uint8_t *out, size_t len)
     if (strlen(hex) != 2 * len)
         return -EINVAL;
     for (size_t i = 0; i < len; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        int hi = mcx_hex_digit((unsigned char)hex[2 * i]);
+        int lo = mcx_hex_digit((unsigned char)hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -EINVAL;
         out[i] = (uint8_t)(hi << 4 | lo);

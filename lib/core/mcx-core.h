@@ -60,6 +60,9 @@ void mcx_vlog(mcx_log_level_t level, const char *fmt, va_list ap);
 /* Hex and strings                                                          */
 /* ------------------------------------------------------------------------ */
 
+/* The value of the hex digit c (either case), or -1. */
+int mcx_hex_digit(int c);
+
 /*
  * Decode exactly `len` bytes from the hex string `hex` (upper or lower case,
  * no separators, optional "0x" prefix) into `out`.

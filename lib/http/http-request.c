@@ -16,17 +16,6 @@
 #include "http-private.h"
 #include "mcx-http.h"
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *mcx_http_decode(const char *in, size_t len, bool plus_space)
 {
     char *out = malloc(len + 1);
@@ -37,8 +26,8 @@ char *mcx_http_decode(const char *in, size_t len, bool plus_space)
         char c = in[i];
         if (c == '%') {
             int h, l;
-            if (i + 2 >= len || (h = hexval((unsigned char)in[i + 1])) < 0 ||
-                (l = hexval((unsigned char)in[i + 2])) < 0 || (h == 0 && l == 0)) {
+            if (i + 2 >= len || (h = mcx_hex_digit((unsigned char)in[i + 1])) < 0 ||
+                (l = mcx_hex_digit((unsigned char)in[i + 2])) < 0 || (h == 0 && l == 0)) {
                 free(out);
                 return NULL;
             }

@@ -11,17 +11,6 @@
 
 #define XCAP_MAX_SEGS 32
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode raw[0..n) into out (size cap). 0, or a status with why. */
 static unsigned seg_decode(const char *raw, size_t n, char *out, size_t cap, char *why,
                            size_t whylen)
@@ -34,8 +23,8 @@ static unsigned seg_decode(const char *raw, size_t n, char *out, size_t cap, cha
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)raw[i];
         if (c == '%') {
-            int hi = i + 1 < n ? hexval(raw[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(raw[i + 2]) : -1;
+            int hi = i + 1 < n ? mcx_hex_digit((unsigned char)raw[i + 1]) : -1;
+            int lo = i + 2 < n ? mcx_hex_digit((unsigned char)raw[i + 2]) : -1;
             int h = (hi >= 0 && lo >= 0) ? hi * 16 + lo : -1;
             if (h < 0) {
                 snprintf(why, whylen, "bad percent-encoding");

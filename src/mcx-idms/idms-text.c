@@ -5,6 +5,8 @@
  */
 #include "idms-text.h"
 
+#include "mcx-core.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,17 +159,6 @@ bool idms_param_ok(const char *s, size_t max)
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 unsigned idms_query_count(const char *url, const char *name)
 {
     const char *q = url ? strchr(url, '?') : NULL;
@@ -186,8 +177,10 @@ unsigned idms_query_count(const char *url, const char *name)
         bool match = true;
         for (size_t i = 0; i < klen && match; j++) {
             char c = q[i];
-            if (c == '%' && i + 2 < klen + 1 && hexval(q[i + 1]) >= 0 && hexval(q[i + 2]) >= 0) {
-                c = (char)(hexval(q[i + 1]) * 16 + hexval(q[i + 2]));
+            int hi = c == '%' && i + 2 <= klen ? mcx_hex_digit((unsigned char)q[i + 1]) : -1;
+            int lo = hi >= 0 ? mcx_hex_digit((unsigned char)q[i + 2]) : -1;
+            if (lo >= 0) {
+                c = (char)(hi * 16 + lo);
                 i += 3;
             } else {
                 if (c == '+')

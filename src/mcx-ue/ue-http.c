@@ -180,22 +180,14 @@ int ue_http_escape(const char *in, char *out, size_t outlen)
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 int ue_http_unescape(const char *in, size_t len, bool form, char *out, size_t outlen)
 {
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         char ch = in[i];
         if (ch == '%' && i + 2 < len) {
-            int a = hexval((unsigned char)in[i + 1]);
-            int b = hexval((unsigned char)in[i + 2]);
+            int a = mcx_hex_digit((unsigned char)in[i + 1]);
+            int b = mcx_hex_digit((unsigned char)in[i + 2]);
             if (a >= 0 && b >= 0) {
                 ch = (char)(a * 16 + b);
                 i += 2;
