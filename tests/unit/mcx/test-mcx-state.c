@@ -2,7 +2,8 @@
 /*
  * The state file `mcx up` writes and `mcx down` / `mcx status` read: a round
  * trip keeps every field, a damaged line is refused with its line number, and
- * a recorded pid that is now another process is not taken for ours.
+ * a recorded pid that is now another process is not taken for ours. Also
+ * the reading of the proxy's peer states that `mcx up` waits on.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -105,6 +106,39 @@ static void test_reused_pid_is_not_ours(void **state)
     assert_true(mcx_proc_alive(&p));
 }
 
+/*
+ * mcx_fd_peer_open reads the last state the proxy's freeDiameter log gives a
+ * peer: open, then dropped and back in REOPEN (logged only when it leaves
+ * it), then open again; other peers' lines and other text do not count.
+ */
+static void test_fd_peer_open(void **state)
+{
+    static const char *const steps[] = {
+        "T NOTICE diameter: 'STATE_WAITCEA'\t-> 'STATE_OPEN'\t'scscf.alpha.test'\n",
+        "T NOTICE diameter: 'STATE_OPEN'\t-> 'STATE_CLOSED'\t'scscf.alpha.test'\n"
+        "T NOTICE diameter: 'STATE_WAITCEA'\t-> 'STATE_OPEN'\t'sipdb.alpha.test'\n"
+        "T NOTICE diameter: Connected to 'scscf.alpha.test' (TCP,soc#4), remote capabilities:\n",
+        "T NOTICE diameter: 'STATE_REOPEN'\t-> 'STATE_OPEN'\t'scscf.alpha.test'\n",
+        "T NOTICE diameter: 'STATE_CLOSED'\t-> STATE_ZOMBIE (terminated)\t'scscf.alpha.test'\n",
+    };
+    static const bool scscf_open[] = {true, false, true, false};
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/dproxy.log", dir);
+    assert_false(mcx_fd_peer_open(path, "scscf.alpha.test")); /* no log yet */
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        fputs(steps[i], fp);
+        fflush(fp);
+        assert_int_equal(mcx_fd_peer_open(path, "scscf.alpha.test"), scscf_open[i]);
+        assert_false(mcx_fd_peer_open(path, "alpha.test"));
+    }
+    fclose(fp);
+    assert_true(mcx_fd_peer_open(path, "sipdb.alpha.test"));
+    assert_false(mcx_fd_peer_open(path, "sipdb2.alpha.test"));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +146,7 @@ int main(void)
         cmocka_unit_test(test_damaged_line),
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_reused_pid_is_not_ours),
+        cmocka_unit_test(test_fd_peer_open),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
