@@ -211,6 +211,28 @@ def group_members(pgid):
     return out
 
 
+def gone(pid):
+    """No such process, or only a zombie left for its (new) parent to reap."""
+    try:
+        stat = Path("/proc/%d/stat" % pid).read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def read_state(run_dir):
+    """The rows of the mcx.state file `mcx up` writes in run_dir, as dicts
+    (the columns its header names)."""
+    rows = []
+    for line in (Path(run_dir) / "mcx.state").read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        f = line.split("\t")
+        rows.append({"system": f[0], "name": f[1], "identity": f[2], "pid": int(f[3]),
+                     "group": f[5] == "1", "probe": f[6], "port": int(f[7]), "log": f[9]})
+    return rows
+
+
 class GroupDaemon(Daemon):
     """A daemon that forks (Kamailio): started as the leader of a new session,
     so its pid is also the id of the process group holding every child; stop()

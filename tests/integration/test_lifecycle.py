@@ -19,13 +19,12 @@ import signal
 import subprocess
 import time
 import types
-from pathlib import Path
 
 import pytest
 
 import conftest
 import tokens
-from conftest import binary, to_yaml
+from conftest import binary, gone, group_members, read_state, to_yaml
 
 REALM = "alpha.test"
 AKA_K = "0123456789abcdef0123456789abcdef"
@@ -44,39 +43,6 @@ def run(argv, timeout=90, env=None):
     p = subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout, env=env)
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
-
-
-def gone(pid):
-    try:
-        stat = Path("/proc/%d/stat" % pid).read_text()
-    except OSError:
-        return True
-    return stat[stat.rindex(")") + 2] == "Z"
-
-
-def group_members(pgid):
-    out = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            stat = (d / "stat").read_text()
-        except OSError:
-            continue
-        f = stat[stat.rindex(")") + 2:].split()
-        if int(f[2]) == pgid and f[0] != "Z":
-            out.append(int(d.name))
-    return out
-
-
-def read_state(run_dir):
-    rows = []
-    for line in (Path(run_dir) / "mcx.state").read_text().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        f = line.split("\t")
-        rows.append({"name": f[1], "pid": int(f[3]), "group": f[5] == "1", "port": int(f[7])})
-    return rows
 
 
 def topology():

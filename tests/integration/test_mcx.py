@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import conftest
-from conftest import binary, to_yaml
+from conftest import binary, gone, group_members, read_state, to_yaml
 
 conftest.BINARIES.setdefault("mcx", "src/mcx/mcx")
 conftest.BINARIES.setdefault("mcx-ue", "src/mcx-ue/mcx-ue")
@@ -55,42 +55,6 @@ def topology(sipdbs=1, **system):
     return {"systems": [s]}
 
 
-def read_state(run_dir):
-    """mcx.state rows as dicts (the columns its header names)."""
-    rows = []
-    for line in (Path(run_dir) / "mcx.state").read_text().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        f = line.split("\t")
-        rows.append({"system": f[0], "name": f[1], "identity": f[2], "pid": int(f[3]),
-                     "group": f[5] == "1", "probe": f[6], "port": int(f[7]), "log": f[9]})
-    return rows
-
-
-def gone(pid):
-    """No such process, or only a zombie left for its (new) parent to reap."""
-    try:
-        stat = Path("/proc/%d/stat" % pid).read_text()
-    except OSError:
-        return True
-    return stat[stat.rindex(")") + 2] == "Z"
-
-
-def group_alive(pgid):
-    out = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            stat = (d / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            out.append(int(d.name))
-    return out
-
-
 @pytest.fixture
 def upped(tmp_path):
     """mcx up(topology) -> (run_dir, rc, out, err); always brought down at teardown."""
@@ -110,7 +74,7 @@ def upped(tmp_path):
         if rows:
             mcx("down", "--run-dir", run_dir)
         for r in rows:  # whatever survived a failed test: by pid, by our own group
-            for pid in ([r["pid"]] + (group_alive(r["pid"]) if r["group"] else [])):
+            for pid in ([r["pid"]] + (group_members(r["pid"]) if r["group"] else [])):
                 if not gone(pid):
                     try:
                         os.kill(pid, signal.SIGKILL)
@@ -188,7 +152,7 @@ def test_up_status_register_down(upped, tmp_path):
     for r in rows:
         assert gone(r["pid"]), r
         if r["group"]:
-            assert group_alive(r["pid"]) == [], r  # no Kamailio child left behind
+            assert group_members(r["pid"]) == [], r  # no Kamailio child left behind
     assert not (run_dir / "mcx.state").exists()
     rc, _, err = mcx("status", "--run-dir", run_dir)
     assert rc == 1 and "nothing is up" in err, err
@@ -415,7 +379,7 @@ def test_app_plane_up_tls_proxy_idms_down(upped, tmp_path):
     for r in rows:
         assert gone(r["pid"]), r
         if r["group"]:
-            assert group_alive(r["pid"]) == [], r
+            assert group_members(r["pid"]) == [], r
 
     # up again: certificates reused, provisioning idempotent, healthy again.
     rc, out, err = mcx("up", tmp_path / "topo.yaml", "--run-dir", run_dir)
@@ -455,7 +419,7 @@ def assert_demo_cleaned_up(tmp_path, out):
     assert len(pids) == 3, out
     for pid in pids:
         assert gone(pid), pid
-        assert group_alive(pid) == [], pid
+        assert group_members(pid) == [], pid
     assert list(tmp_path.glob("mcx-demo-*")) == []  # the temporary run directory is gone
 
 
@@ -542,4 +506,4 @@ def test_demo_ctrl_c_stops_everything(tmp_path):
     assert "stopped" in out, out
     for pid in demo_pids(out):
         assert gone(pid), pid
-        assert group_alive(pid) == [], pid
+        assert group_members(pid) == [], pid
