@@ -162,8 +162,11 @@ typedef struct {
 void server_authorize(server_ctx_t *ctx, const char *impu, const char *xml, size_t len,
                       server_authz_t *a, server_verdict_t *v);
 
-/* Run the SIP UAS until SIGTERM/SIGINT. Returns 0 or -errno. */
-int server_sip_run(server_ctx_t *ctx);
+/* Bind the SIP transports, call ready() (which starts the HTTP API, whose
+ * /healthz is what readiness checks look at, so it must come after SIP is
+ * bound), then run the SIP UAS until SIGTERM/SIGINT. A non-zero ready()
+ * stops before the loop. Returns 0 or -errno. */
+int server_sip_run(server_ctx_t *ctx, int (*ready)(server_ctx_t *ctx));
 
 /* Start / stop the HTTP status API. */
 int server_api_start(server_ctx_t *ctx, char *err, size_t errlen);

@@ -31,6 +31,20 @@ static void usage(FILE *fp)
                 "SIGTERM or SIGINT stops it cleanly.\n");
 }
 
+/* Called by the SIP loop once its transports are bound. */
+static int start_api(server_ctx_t *ctx)
+{
+    char err[256];
+    if (server_api_start(ctx, err, sizeof(err))) {
+        MCX_ERR("HTTP: %s", err);
+        return -1;
+    }
+    const server_config_t *cfg = ctx->cfg;
+    MCX_NOTICE("status API on http://%s:%u/users, store %s, CMS %s, audience %s", cfg->http.listen,
+               mcx_http_port(ctx->http), cfg->store.path, cfg->server.cms_url, cfg->auth.audience);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *path;
@@ -74,13 +88,7 @@ int main(int argc, char **argv)
         MCX_ERR("cannot block signals");
         goto out_store;
     }
-    if (server_api_start(&ctx, err, sizeof(err))) {
-        MCX_ERR("HTTP: %s", err);
-        goto out_store;
-    }
-    MCX_NOTICE("status API on http://%s:%u/users, store %s, CMS %s, audience %s", cfg.http.listen,
-               mcx_http_port(ctx.http), cfg.store.path, cfg.server.cms_url, cfg.auth.audience);
-    code = server_sip_run(&ctx) ? 1 : 0;
+    code = server_sip_run(&ctx, start_api) ? 1 : 0;
     MCX_NOTICE("stopped (REGISTER %lu, de-REGISTER %lu, PUBLISH ok %lu, refreshed %lu, "
                "refused %lu)",
                atomic_load(&ctx.stats.register_ok), atomic_load(&ctx.stats.deregister),

@@ -541,7 +541,7 @@ static void sip_exit(void *arg)
     (void)arg;
 }
 
-int server_sip_run(server_ctx_t *ctx)
+int server_sip_run(server_ctx_t *ctx, int (*ready)(server_ctx_t *ctx))
 {
     static server_sip_t sipst;
     server_sip_t *s = &sipst;
@@ -587,6 +587,10 @@ int server_sip_run(server_ctx_t *ctx)
     if (s->sfd < 0 || fd_listen(s->sfd, FD_READ, signal_readable, s)) {
         MCX_ERR("signalfd: %s", strerror(errno));
         ret = -errno;
+        goto out;
+    }
+    if (ready(ctx)) {
+        ret = -EIO;
         goto out;
     }
     tmr_start(&s->sweep, 0, sweep_due, s);
