@@ -277,14 +277,21 @@ class McServer:
         return self.sipp("mcs-request.xml", {"psi": PSI, "impu": impu, "hdr": hdr,
                                              "expires": expires})
 
-    def raw(self, data, timeout=1.0):
-        """One datagram to the SIP port; the status line's code, or None."""
+    def raw(self, data):
+        """One request over UDP, sent again on silence as RFC 3261 17.1.2.2 does
+        (Timer A from 0.5 s, four tries); the first answer's text, or None. A
+        refused port (ICMP) is not retried: nothing listens there."""
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(timeout)
         s.bind(("127.0.0.1", 0))
         try:
-            s.sendto(data, ("127.0.0.1", self.sip_port))
-            return s.recv(65535).decode(errors="replace")
+            for wait in (0.5, 1.0, 2.0, 4.0):
+                s.sendto(data, ("127.0.0.1", self.sip_port))
+                s.settimeout(wait)
+                try:
+                    return s.recv(65535).decode(errors="replace")
+                except socket.timeout:
+                    continue
+            return None
         except OSError:
             return None
         finally:
