@@ -408,59 +408,71 @@ static int user_update(mcxctl_t *ctl, int argc, char **argv)
     return rv;
 }
 
-static int user_delete(mcxctl_t *ctl, int argc, char **argv)
+/* show and delete name one user or client by its key: parse that option,
+ * open the store, run the action, and report a failure in one shape. */
+typedef int (*keyed_fn)(sqlite3 *db, const char *key);
+
+static int keyed(mcxctl_t *ctl, const char *noun, const char *verb, keyed_fn fn, int argc,
+                 char **argv)
 {
+    bool user = !strcmp(noun, "user");
     args_t a;
-    int rv = parse(ctl, "user", "delete", 0, BIT(O_USERNAME), argc, argv, &a);
+    int rv = parse(ctl, noun, verb, 0, user ? BIT(O_USERNAME) : BIT(O_CLIENT_ID), argc, argv, &a);
     if (rv)
         return rv < 0 ? MCXCTL_OK : rv;
+    const char *key = user ? a.username : a.client_id;
     sqlite3 *db = NULL;
     rv = open_store(ctl, false, &db);
     if (rv == MCXCTL_OK) {
-        int e = idms_user_delete(db, a.username);
+        int e = fn(db, key);
         if (e) {
-            mcxctl_err("--username: %s: %s", a.username,
-                       e == -ENOENT ? "no such user" : strerror(-e));
+            if (e == -ENOENT)
+                mcxctl_err("--%s: %s: no such %s", user ? "username" : "client-id", key, noun);
+            else
+                mcxctl_err("--%s: %s: %s", user ? "username" : "client-id", key, strerror(-e));
             rv = MCXCTL_FAIL;
-        } else {
-            printf("deleted user %s\n", a.username);
         }
     }
     idms_store_close(db);
     return rv;
 }
 
+static int show_user(sqlite3 *db, const char *username)
+{
+    idms_user_t u;
+    int e = idms_user_get(db, username, &u);
+    if (!e) {
+        printf("username          %s\n", u.username);
+        printf("password          %s\n", u.pwhash[0] ? "set" : "not set");
+        printf("MCPTT ID          %s\n", u.mcptt_id);
+        printf("MCData ID         %s\n", u.mcdata_id[0] ? u.mcdata_id : "-");
+        printf("MCVideo ID        %s\n", u.mcvideo_id[0] ? u.mcvideo_id : "-");
+        printf("enabled           %s\n", u.enabled ? "yes" : "no");
+        unsigned fails = 0;
+        int64_t last = 0;
+        if (idms_login_failures(db, u.username, &fails, &last) == 0)
+            printf("failed logins     %u\n", fails);
+    }
+    explicit_bzero(&u, sizeof(u));
+    return e;
+}
+
+static int delete_user(sqlite3 *db, const char *username)
+{
+    int e = idms_user_delete(db, username);
+    if (!e)
+        printf("deleted user %s\n", username);
+    return e;
+}
+
 static int user_show(mcxctl_t *ctl, int argc, char **argv)
 {
-    args_t a;
-    int rv = parse(ctl, "user", "show", 0, BIT(O_USERNAME), argc, argv, &a);
-    if (rv)
-        return rv < 0 ? MCXCTL_OK : rv;
-    sqlite3 *db = NULL;
-    idms_user_t u;
-    rv = open_store(ctl, false, &db);
-    if (rv == MCXCTL_OK) {
-        int e = idms_user_get(db, a.username, &u);
-        if (e) {
-            mcxctl_err("--username: %s: %s", a.username,
-                       e == -ENOENT ? "no such user" : strerror(-e));
-            rv = MCXCTL_FAIL;
-        } else {
-            printf("username          %s\n", u.username);
-            printf("password          %s\n", u.pwhash[0] ? "set" : "not set");
-            printf("MCPTT ID          %s\n", u.mcptt_id);
-            printf("MCData ID         %s\n", u.mcdata_id[0] ? u.mcdata_id : "-");
-            printf("MCVideo ID        %s\n", u.mcvideo_id[0] ? u.mcvideo_id : "-");
-            printf("enabled           %s\n", u.enabled ? "yes" : "no");
-            unsigned fails = 0;
-            int64_t last = 0;
-            if (idms_login_failures(db, u.username, &fails, &last) == 0)
-                printf("failed logins     %u\n", fails);
-        }
-    }
-    idms_store_close(db);
-    explicit_bzero(&u, sizeof(u));
-    return rv;
+    return keyed(ctl, "user", "show", show_user, argc, argv);
+}
+
+static int user_delete(mcxctl_t *ctl, int argc, char **argv)
+{
+    return keyed(ctl, "user", "delete", delete_user, argc, argv);
 }
 
 static int user_line(void *ud, const idms_user_t *u)
@@ -536,28 +548,6 @@ static int client_add(mcxctl_t *ctl, int argc, char **argv)
     return rv;
 }
 
-static int client_delete(mcxctl_t *ctl, int argc, char **argv)
-{
-    args_t a;
-    int rv = parse(ctl, "client", "delete", 0, BIT(O_CLIENT_ID), argc, argv, &a);
-    if (rv)
-        return rv < 0 ? MCXCTL_OK : rv;
-    sqlite3 *db = NULL;
-    rv = open_store(ctl, false, &db);
-    if (rv == MCXCTL_OK) {
-        int e = idms_client_delete(db, a.client_id);
-        if (e) {
-            mcxctl_err("--client-id: %s: %s", a.client_id,
-                       e == -ENOENT ? "no such client" : strerror(-e));
-            rv = MCXCTL_FAIL;
-        } else {
-            printf("deleted client %s\n", a.client_id);
-        }
-    }
-    idms_store_close(db);
-    return rv;
-}
-
 static void print_client(const idms_client_t *c)
 {
     printf("client_id         %s\n", c->client_id);
@@ -568,28 +558,34 @@ static void print_client(const idms_client_t *c)
     printf("enabled           %s\n", c->enabled ? "yes" : "no");
 }
 
+static int show_client(sqlite3 *db, const char *client_id)
+{
+    idms_client_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    int e = idms_client_get(db, client_id, c);
+    if (!e)
+        print_client(c);
+    free(c);
+    return e;
+}
+
+static int delete_client(sqlite3 *db, const char *client_id)
+{
+    int e = idms_client_delete(db, client_id);
+    if (!e)
+        printf("deleted client %s\n", client_id);
+    return e;
+}
+
 static int client_show(mcxctl_t *ctl, int argc, char **argv)
 {
-    args_t a;
-    int rv = parse(ctl, "client", "show", 0, BIT(O_CLIENT_ID), argc, argv, &a);
-    if (rv)
-        return rv < 0 ? MCXCTL_OK : rv;
-    idms_client_t *c = calloc(1, sizeof(*c));
-    sqlite3 *db = NULL;
-    rv = c ? open_store(ctl, false, &db) : MCXCTL_FAIL;
-    if (rv == MCXCTL_OK) {
-        int e = idms_client_get(db, a.client_id, c);
-        if (e) {
-            mcxctl_err("--client-id: %s: %s", a.client_id,
-                       e == -ENOENT ? "no such client" : strerror(-e));
-            rv = MCXCTL_FAIL;
-        } else {
-            print_client(c);
-        }
-    }
-    idms_store_close(db);
-    free(c);
-    return rv;
+    return keyed(ctl, "client", "show", show_client, argc, argv);
+}
+
+static int client_delete(mcxctl_t *ctl, int argc, char **argv)
+{
+    return keyed(ctl, "client", "delete", delete_client, argc, argv);
 }
 
 static int client_line(void *ud, const idms_client_t *c)

@@ -601,7 +601,7 @@ def test_mcxctl_user_and_client(tmp_path):
     assert m and int(m.group(1)) >= 100000
     before = db.read_bytes()
 
-    for args, code in (
+    for case in (
         (["user", "add", "--username", "carol", "--password", "x", "--mcptt-id",
           "sip:c@alpha.test"], 1),                                        # exists
         (["user", "add", "--username", "bad user", "--password", "x", "--mcptt-id",
@@ -613,19 +613,24 @@ def test_mcxctl_user_and_client(tmp_path):
         (["user", "update", "--username", "carol", "--mcdata-id", "nope"], 1),
         (["user", "update", "--username", "carol", "--enable", "--disable"], 2),
         (["user", "update", "--username", "carol"], 2),
-        (["user", "delete", "--username", "nobody"], 1),
-        (["user", "show", "--username", "nobody"], 1),
+        (["user", "delete", "--username", "nobody"], 1, "--username: nobody: no such user"),
+        (["user", "show", "--username", "nobody"], 1, "--username: nobody: no such user"),
         (["client", "add", "--client-id", "c1", "--redirect-uri", "app:/cb#frag", "--scope",
           "openid"], 1),
         (["client", "add", "--client-id", "c1", "--redirect-uri", "app:/cb", "--scope",
           PTT], 1),                                                        # no openid
         (["client", "add", "--client-id", "c1", "--scope", "openid"], 2),
-        (["client", "show", "--client-id", "nobody"], 1),
+        (["client", "show", "--client-id", "nobody"], 1, "--client-id: nobody: no such client"),
+        (["client", "delete", "--client-id", "nobody"], 1,
+         "--client-id: nobody: no such client"),
+        (["user", "show"], 2),
         (["user", "frobnicate"], 2),
     ):
+        args, code, what = case if len(case) == 3 else case + (None,)
         rc, out, err = mcxctl(db, *args)
         assert rc == code, (args, rc, err)
         assert err.startswith("mcxctl: ") and err.count("\n") == 1, (args, err)
+        assert what is None or err == "mcxctl: %s\n" % what, (args, err)
     assert db.read_bytes() == before
 
     rc, out, _ = mcxctl(db, "user", "show", "--username", "carol")
@@ -643,8 +648,9 @@ def test_mcxctl_user_and_client(tmp_path):
     assert "redirect_uri      app:/a\nredirect_uri      app:/b\n" in out
     rc, out, _ = mcxctl(db, "client", "list")
     assert out == "c1  enabled  app:/a app:/b\n"
-    assert mcxctl(db, "client", "delete", "--client-id", "c1")[0] == 0
-    assert mcxctl(db, "user", "delete", "--username", "carol")[0] == 0
+    assert mcxctl(db, "client", "delete", "--client-id", "c1")[:2] == (0, "deleted client c1\n")
+    assert mcxctl(db, "client", "list")[1] == ""
+    assert mcxctl(db, "user", "delete", "--username", "carol")[:2] == (0, "deleted user carol\n")
     assert mcxctl(db, "user", "list")[1] == ""
 
 
