@@ -54,11 +54,36 @@ const char *mcx_http_header(const mcx_http_req_t *req, const char *name)
     return MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND, name);
 }
 
-const char *mcx_http_query(const mcx_http_req_t *req, const char *name)
+typedef struct {
+    const char *name;
+    unsigned n;
+} arg_count_t;
+
+static enum MHD_Result count_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
 {
+    arg_count_t *c = cls;
+    (void)kind;
+    (void)value;
+    if (key && strcmp(key, c->name) == 0)
+        c->n++;
+    return MHD_YES;
+}
+
+const char *mcx_http_query(const mcx_http_req_t *req, const char *name, unsigned *count)
+{
+    if (count)
+        *count = 0;
     if (!req || !req->priv || !name)
         return NULL;
     const http_req_state_t *st = req->priv;
+    if (count) {
+        /* libmicrohttpd keeps every argument, repeated ones included, with
+         * its key already decoded. */
+        arg_count_t c = {.name = name};
+        MHD_get_connection_values(st->conn, MHD_GET_ARGUMENT_KIND, count_arg, &c);
+        *count = c.n;
+    }
     return MHD_lookup_connection_value(st->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 

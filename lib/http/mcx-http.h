@@ -39,8 +39,9 @@ typedef struct mcx_http_req {
 /* Request header by name (case-insensitive), NULL if absent. */
 const char *mcx_http_header(const mcx_http_req_t *req, const char *name);
 
-/* Query argument (decoded) by name, NULL if absent. */
-const char *mcx_http_query(const mcx_http_req_t *req, const char *name);
+/* Query argument (decoded) by name, NULL if absent or given without "=".
+ * *count (may be NULL) receives how many times the name occurs. */
+const char *mcx_http_query(const mcx_http_req_t *req, const char *name, unsigned *count);
 
 /*
  * Field of an application/x-www-form-urlencoded body (decoded), NULL if

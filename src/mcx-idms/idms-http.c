@@ -140,8 +140,7 @@ static const char *param(const mcx_http_req_t *req, bool post, const char *name,
 {
     if (post)
         return mcx_http_form(req, name, n);
-    *n = idms_query_count(req->url, name);
-    return *n ? mcx_http_query(req, name) : NULL;
+    return mcx_http_query(req, name, n);
 }
 
 typedef struct {

@@ -159,45 +159,6 @@ bool idms_param_ok(const char *s, size_t max)
     return true;
 }
 
-unsigned idms_query_count(const char *url, const char *name)
-{
-    const char *q = url ? strchr(url, '?') : NULL;
-    if (!q)
-        return 0;
-    q++;
-    unsigned count = 0;
-    size_t nlen = strlen(name);
-    while (*q) {
-        size_t seg = strcspn(q, "&;");
-        size_t klen = strcspn(q, "=&;");
-        if (klen > seg)
-            klen = seg;
-        /* Decode the key and compare. */
-        size_t j = 0;
-        bool match = true;
-        for (size_t i = 0; i < klen && match; j++) {
-            char c = q[i];
-            int hi = c == '%' && i + 2 <= klen ? mcx_hex_digit((unsigned char)q[i + 1]) : -1;
-            int lo = hi >= 0 ? mcx_hex_digit((unsigned char)q[i + 2]) : -1;
-            if (lo >= 0) {
-                c = (char)(hi * 16 + lo);
-                i += 3;
-            } else {
-                if (c == '+')
-                    c = ' ';
-                i++;
-            }
-            match = j < nlen && name[j] == c;
-        }
-        if (match && j == nlen && klen > 0)
-            count++;
-        q += seg;
-        if (*q)
-            q++;
-    }
-    return count;
-}
-
 void idms_log_safe(const char *s, char *out, size_t outlen)
 {
     size_t o = 0;

@@ -35,12 +35,6 @@ bool idms_pkce_syntax_ok(const char *s);
 /* Printable ASCII, no control characters, shorter than max. */
 bool idms_param_ok(const char *s, size_t max);
 
-/*
- * How many times the query of the raw request target `url` names `name`
- * (names are compared percent-decoded).
- */
-unsigned idms_query_count(const char *url, const char *name);
-
 /* A copy of s safe for one log line (non-printables as '?', at most 64 chars). */
 void idms_log_safe(const char *s, char *out, size_t outlen);
 

@@ -32,6 +32,9 @@ static struct {
     size_t body_len;
     char q_x[64], q_y[64];
     bool has_q_x;
+    unsigned q_state_n; /* how often "state" is in the query */
+    bool q_state_null;
+    char q_state[16];
     char hdr[64];
     char form[8][64];
     bool form_null[8];
@@ -57,9 +60,12 @@ static void handler(void *ud, const mcx_http_req_t *req, mcx_http_resp_t *resp)
     cp(seen.url, sizeof(seen.url), req->url);
     cp(seen.body, sizeof(seen.body), req->body);
     seen.body_len = req->body_len;
-    seen.has_q_x = mcx_http_query(req, "x") != NULL;
-    cp(seen.q_x, sizeof(seen.q_x), mcx_http_query(req, "x"));
-    cp(seen.q_y, sizeof(seen.q_y), mcx_http_query(req, "y"));
+    seen.has_q_x = mcx_http_query(req, "x", NULL) != NULL;
+    cp(seen.q_x, sizeof(seen.q_x), mcx_http_query(req, "x", NULL));
+    cp(seen.q_y, sizeof(seen.q_y), mcx_http_query(req, "y", NULL));
+    const char *st = mcx_http_query(req, "state", &seen.q_state_n);
+    seen.q_state_null = st == NULL;
+    cp(seen.q_state, sizeof(seen.q_state), st);
     cp(seen.hdr, sizeof(seen.hdr), mcx_http_header(req, "x-test-header"));
     for (int i = 0; i < 8; i++) {
         const char *v = mcx_http_form(req, form_names[i], &seen.form_count[i]);
@@ -297,6 +303,30 @@ static void test_request_seen(void **state)
     assert_int_equal(seen.form_count[0], 0);
     assert_string_equal(seen.body, "n=1");
     assert_false(seen.has_q_x);
+
+    /* Repeated query arguments are counted (OAuth refuses them), names
+     * compared decoded; the value is the first one's. */
+    static const struct {
+        const char *target;
+        unsigned n;
+        const char *first; /* NULL: no value */
+    } q[] = {
+        {"/q?state=1&scope=x&state=2", 2, "1"},
+        {"/q?sta%74e=1&state=2", 2, "1"},
+        {"/q?states=1&xstate=2", 0, NULL},
+        {"/q", 0, NULL},
+        {"/q?state", 1, NULL},
+        {"/q?a=1&&state=&", 1, ""},
+        {"/q?%", 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+        request("GET", q[i].target, NULL, NULL, 0, false, &r);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(seen.url, q[i].target);
+        assert_int_equal(seen.q_state_n, q[i].n);
+        assert_int_equal(seen.q_state_null, q[i].first == NULL);
+        assert_string_equal(seen.q_state, q[i].first ? q[i].first : "");
+    }
 
     /* A bad escape makes the whole form unusable; so does an encoded NUL. */
     request("POST", "/f", h, "n=1&s=%zz", 9, false, &r);

@@ -67,17 +67,6 @@ static void test_pkce_syntax(void **state)
     assert_true(idms_pkce_syntax_ok("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-._~"));
 }
 
-static void test_query_count(void **state)
-{
-    assert_int_equal(idms_query_count("/authorize?state=1&scope=x&state=2", "state"), 2);
-    assert_int_equal(idms_query_count("/authorize?sta%74e=1&state=2", "state"), 2);
-    assert_int_equal(idms_query_count("/authorize?states=1&xstate=2", "state"), 0);
-    assert_int_equal(idms_query_count("/authorize", "state"), 0);
-    assert_int_equal(idms_query_count("/authorize?state", "state"), 1);
-    assert_int_equal(idms_query_count("/authorize?a=1&&state=&", "state"), 1);
-    assert_int_equal(idms_query_count("/authorize?%", "state"), 0);
-}
-
 static void test_scopes(void **state)
 {
     char out[128];
@@ -399,7 +388,6 @@ int main(void)
         cmocka_unit_test(test_html_and_url),
         cmocka_unit_test(test_b64url),
         cmocka_unit_test(test_pkce_syntax),
-        cmocka_unit_test(test_query_count),
         cmocka_unit_test(test_scopes),
         cmocka_unit_test(test_password),
         cmocka_unit_test(test_code_single_use_and_family),
