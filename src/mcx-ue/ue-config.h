@@ -41,6 +41,8 @@ typedef struct {
     uint32_t expires;
     uint32_t timeout_seconds; /* give up on the whole registration after this */
     uint32_t max_challenges;  /* 401s accepted in a row before giving up */
+    uint32_t retries;         /* REGISTERs sent again after 408/500/503/504 */
+    uint32_t retry_seconds;   /* first wait without Retry-After; doubles */
     char user_agent[64];
 } ue_sip_conf_t;
 

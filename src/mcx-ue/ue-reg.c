@@ -68,7 +68,8 @@ struct ue_reg_s {
 
     char contact_uri[160];
     uint32_t granted;
-    struct tmr tmr_refresh;
+    unsigned retried;        /* retries since the last 2xx */
+    struct tmr tmr_refresh;  /* the next refresh, or the wait before a retry */
     struct tmr tmr_guard;
     int sfd;
     int exit_code;
@@ -441,6 +442,7 @@ void ue_reg_deregister(ue_reg_t *r, int exit_code)
 static void handle_ok(ue_reg_t *r, const struct sip_msg *msg)
 {
     tmr_cancel(&r->tmr_guard);
+    r->retried = 0;
     if (r->state == ST_DEREGISTERING) {
         forget(r);
         say(r, "DEREGISTERED %s", r->cfg->isim.impu);
@@ -496,6 +498,47 @@ static void refresh_due(void *arg)
     start_attempt(r, r->cfg->sip.expires);
 }
 
+static void retry_due(void *arg)
+{
+    ue_reg_t *r = arg;
+    start_attempt(r, r->cfg->sip.expires);
+}
+
+/* The leading delta-seconds of Retry-After (RFC 3261 §20.33), or -1. */
+static long retry_after(const struct sip_msg *msg)
+{
+    const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_RETRY_AFTER);
+    if (!h)
+        return -1;
+    struct pl num = {h->val.p, 0};
+    while (num.l < h->val.l && num.l < 10 && h->val.p[num.l] >= '0' && h->val.p[num.l] <= '9')
+        num.l++;
+    return num.l == 0 || num.l == 10 ? -1 : (long)pl_u32(&num);
+}
+
+/*
+ * A registration or refresh answered 408, 500, 503 or 504 is sent again
+ * (RFC 3261 §21.4.9 and §21.5.4; back-off as in RFC 5626 §4.5): after
+ * Retry-After if given, else after retry_seconds, doubled each time.
+ * True when a retry is set up.
+ */
+static bool schedule_retry(ue_reg_t *r, const struct sip_msg *msg)
+{
+    unsigned c = msg->scode;
+    if (r->state != ST_REGISTERING && !(r->state == ST_REGISTERED && r->refreshing))
+        return false;
+    if ((c != 408 && c != 500 && c != 503 && c != 504) || r->retried >= r->cfg->sip.retries)
+        return false;
+    long ra = retry_after(msg);
+    uint64_t wait = ra >= 0 ? (uint64_t)ra : (uint64_t)r->cfg->sip.retry_seconds << r->retried;
+    r->retried++;
+    tmr_cancel(&r->tmr_guard);
+    say(r, "    retry %u of %u in %llu s%s", r->retried, r->cfg->sip.retries,
+        (unsigned long long)wait, ra >= 0 ? " (Retry-After)" : "");
+    tmr_start(&r->tmr_refresh, wait * 1000, retry_due, r);
+    return true;
+}
+
 static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 {
     ue_reg_t *r = arg;
@@ -516,7 +559,7 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
         handle_challenge(r, msg);
     } else if (msg->scode >= 200 && msg->scode < 300) {
         handle_ok(r, msg);
-    } else {
+    } else if (!schedule_retry(r, msg)) {
         const char *what = r->state == ST_DEREGISTERING ? "de-registration"
                            : r->refreshing              ? "re-registration"
                                                         : "registration";

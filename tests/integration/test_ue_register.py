@@ -87,7 +87,7 @@ class FakeRegistrar:
     """Scripted S-CSCF stand-in on one UDP and one TCP socket (same port)."""
 
     def __init__(self, aka, scheme="aka", k=K, opc=OPC, password=PASSWORD, expires=600,
-                 algorithms=("MD5",), repeat=None, replay=None, sqn=0):
+                 algorithms=("MD5",), repeat=None, replay=None, sqn=0, busy=None):
         self.aka = aka
         self.scheme = scheme
         self.k, self.opc = k, opc
@@ -100,7 +100,9 @@ class FakeRegistrar:
         self.expect_sqn_ms = None     # what auts must carry (set by the test)
         self.nonces = {}              # nonce -> {"xres", "rand", "alg"}
         self.log = []                 # (event, detail)
-        self.registers = []           # SipMsg of every REGISTER
+        self.registers = []           # (transport, SipMsg) of every REGISTER
+        self.times = []               # when each REGISTER came (monotonic)
+        self.busy = dict(busy or {})  # REGISTER number -> (code, reason, headers): refused
         self.port = free_port()
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.udp.bind(("127.0.0.1", self.port))
@@ -201,6 +203,11 @@ class FakeRegistrar:
         if not req.first.startswith("REGISTER "):
             return None
         self.registers.append((transport, req))
+        self.times.append(time.monotonic())
+        if len(self.registers) - 1 in self.busy:
+            code, reason, extra = self.busy[len(self.registers) - 1]
+            self.log.append((str(code), None))
+            return self._reply(req, code, reason, extra)
         a = auth_params(req.get("Authorization") or "")
         nonce = a.get("nonce")
         st = self.nonces.get(nonce) if nonce else None
@@ -504,6 +511,56 @@ def test_refresh_then_sigterm_deregisters(registrar, ue_factory, transport):
     call_ids = {req.get("Call-ID") for _, req in reg.registers}
     cseqs = [int(req.get("CSeq").split()[0]) for _, req in reg.registers]
     assert len(call_ids) == 1 and cseqs == sorted(cseqs) and len(set(cseqs)) == len(cseqs)
+
+
+def test_busy_registrar_is_retried(registrar, ue_factory):
+    """503 with Retry-After, then 500 without: the UE waits as told, then
+    1 s doubled, starts again with an unprotected REGISTER and registers."""
+    reg = registrar(scheme="digest", busy={0: (503, "Service Unavailable", ["Retry-After: 1"]),
+                                           1: (500, "Server Internal Error", [])})
+    ue = ue_factory(reg.port)
+    r = ue.run("--once")
+    assert r.rc == 0, r
+    assert reg.events() == ["503", "500", "401", "auth-ok", "registered", "401", "auth-ok",
+                            "dereg"], reg.events()
+    assert "    retry 1 of 2 in 1 s (Retry-After)" in r.out.splitlines(), r
+    assert "    retry 2 of 2 in 2 s" in r.out.splitlines(), r
+    # Waited at least that long (a lower bound: a slow machine only adds).
+    assert reg.times[1] - reg.times[0] >= 0.9 and reg.times[2] - reg.times[1] >= 1.9
+    # Each retry starts over without credentials, in the same dialog.
+    for _, req in reg.registers[:3]:
+        assert 'nonce=""' in req.get("Authorization")
+    assert len({req.get("Call-ID") for _, req in reg.registers}) == 1
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_retries_run_out(registrar, ue_factory, retries):
+    busy = {i: (504, "Server Time-out", ["Retry-After: 0"]) for i in range(5)}
+    reg = registrar(scheme="digest", busy=busy)
+    ue = ue_factory(reg.port)
+    r = ue.run("--once", retries=retries)
+    assert r.rc == 1, r
+    assert r.err.strip().splitlines() == ["mcx-ue: registration refused: 504 Server Time-out"], r
+    assert len(reg.registers) == retries + 1
+
+
+def test_not_retried_otherwise(registrar, ue_factory):
+    reg = registrar(scheme="digest", busy={0: (480, "Temporarily Unavailable",
+                                               ["Retry-After: 1"])})
+    r = ue_factory(reg.port).run("--once")
+    assert r.rc == 1 and "refused: 480 Temporarily Unavailable" in r.err, r
+    assert len(reg.registers) == 1
+
+
+def test_refresh_is_retried(registrar, ue_factory):
+    """A 504 to a refresh: sent again, and the registration carries on."""
+    reg = registrar(scheme="digest", expires=2, busy={2: (504, "Server Time-out", [])})
+    ue = ue_factory(reg.port).start()
+    ue.wait_for(r"^REREGISTERED ")
+    assert "    retry 1 of 2 in 1 s" in ue.output().splitlines()
+    assert ue.stop() == 0
+    assert reg.events()[:5] == ["401", "auth-ok", "registered", "504", "401"], reg.events()
+    assert reg.events()[-1] == "dereg", reg.events()
 
 
 def test_no_answer_times_out(ue_factory):
