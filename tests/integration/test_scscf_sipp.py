@@ -36,11 +36,17 @@ SCSCF_ID = "scscf.alpha.test"
 DPROXY_ID = "dproxy.alpha.test"
 SIPDB_ID = "sipdb.alpha.test"
 
-# SIPp 3.6.1 carries AKA keys only in these encodings (reference/protocols.md
-# section 6); the subscriber is provisioned with the same K and OP.
-AKA_K = "0123456789abcdef0123456789abcdef"
-AKA_OP = "fedcba9876543210fedcba9876543210"
-AKA_AMF = "8000"
+# SIPp 3.6.1 takes AKA keys either as 0x<hex> or as raw printable characters
+# (reference/protocols.md section 6). The 0x form is decoded into a stack
+# buffer with no terminating NUL and then parsed as message text again, so
+# whatever follows on the stack decides whether SIPp stops with "Syntax error
+# or invalid [keyword]" (it did, once in a few hundred runs). Printable keys
+# are copied with their terminator: deterministic. The subscriber is
+# provisioned with the same bytes in hex.
+SIPP_K, SIPP_OP, SIPP_AMF = "abcdefghijklmnop", "OPOPOPOPOPOPOPOP", "zz"
+AKA_K = SIPP_K.encode().hex()
+AKA_OP = SIPP_OP.encode().hex()
+AKA_AMF = SIPP_AMF.encode().hex()
 
 ALICE = "alice@alpha.test"
 ALICE_IMPU = "sip:alice@alpha.test"
@@ -377,8 +383,8 @@ class Ue:
         return "[authentication username=%s password=%s]" % (self.impi, password)
 
     def auth_aka(self):
-        return ("[authentication username=%s aka_K=0x%s aka_OP=0x%s aka_AMF=0x%s]" %
-                (self.impi, AKA_K, AKA_OP, AKA_AMF))
+        return ("[authentication username=%s aka_K=%s aka_OP=%s aka_AMF=%s]" %
+                (self.impi, SIPP_K, SIPP_OP, SIPP_AMF))
 
     def register(self, auth, expires=600, algorithm="MD5", scenario="register.xml"):
         self.n += 1
