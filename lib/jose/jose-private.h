@@ -26,4 +26,8 @@ long jose_b64url_decode(const char *in, size_t len, uint8_t *out, size_t outcap)
 /* RFC 7638 thumbprint of the EC P-256 key (x, y base64url) into out (>= 44). */
 int jose_ec_thumbprint(const char *x, const char *y, char *out, size_t outlen);
 
+/* The next space-separated token of a scope list: its start in *tok and its
+ * length (0 at the end); *cursor moves past it. */
+size_t jose_scope_next(const char **cursor, const char **tok);
+
 #endif

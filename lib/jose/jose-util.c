@@ -105,21 +105,27 @@ int mcx_jose_pkce_s256(const char *verifier, char *out, size_t outlen)
     return 0;
 }
 
+size_t jose_scope_next(const char **cursor, const char **tok)
+{
+    const char *p = *cursor;
+    while (*p == ' ')
+        p++;
+    const char *e = p;
+    while (*e && *e != ' ')
+        e++;
+    *tok = p;
+    *cursor = e;
+    return (size_t)(e - p);
+}
+
 bool mcx_jose_scope_has(const char *scopes, const char *scope)
 {
     if (!scopes || !scope || !*scope)
         return false;
-    size_t sl = strlen(scope);
-    const char *p = scopes;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
-        if ((size_t)(e - p) == sl && memcmp(p, scope, sl) == 0)
+    size_t sl = strlen(scope), n;
+    const char *tok;
+    while ((n = jose_scope_next(&scopes, &tok)) > 0)
+        if (n == sl && memcmp(tok, scope, sl) == 0)
             return true;
-        p = e;
-    }
     return false;
 }

@@ -571,24 +571,17 @@ static mcx_jose_status_t check_claims(json_t *pl, const mcx_jose_expect_t *expec
     }
     if (expect->scope) {
         const char *have_scope = json_string_value(json_object_get(pl, "scope"));
-        const char *p = expect->scope;
-        while (*p) {
-            while (*p == ' ')
-                p++;
-            const char *e = p;
-            while (*e && *e != ' ')
-                e++;
-            if (e > p) {
-                char need[256];
-                size_t n = (size_t)(e - p) < sizeof(need) - 1 ? (size_t)(e - p) : sizeof(need) - 1;
-                memcpy(need, p, n);
-                need[n] = '\0';
-                if (!mcx_jose_scope_has(have_scope, need)) {
-                    snprintf(why, whylen, "scope '%s' not granted", need);
-                    return MCX_JOSE_INSUFFICIENT_SCOPE;
-                }
+        const char *p = expect->scope, *tok;
+        size_t len;
+        while ((len = jose_scope_next(&p, &tok)) > 0) {
+            char need[256];
+            size_t n = len < sizeof(need) - 1 ? len : sizeof(need) - 1;
+            memcpy(need, tok, n);
+            need[n] = '\0';
+            if (!mcx_jose_scope_has(have_scope, need)) {
+                snprintf(why, whylen, "scope '%s' not granted", need);
+                return MCX_JOSE_INSUFFICIENT_SCOPE;
             }
-            p = e;
         }
     }
     return MCX_JOSE_OK;

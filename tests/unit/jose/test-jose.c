@@ -251,6 +251,14 @@ static void test_signature_cache(void **state)
     other_scope.scope = "3gpp:mc:ptt_service";
     assert_int_equal(mcx_jose_verify(fx->trust, tok, &other_scope, NULL, why, sizeof(why)),
                      MCX_JOSE_INSUFFICIENT_SCOPE);
+    /* Every scope asked for must be granted; spaces around them do not count. */
+    mcx_jose_expect_t two = expect_cms;
+    two.scope = "  openid   3gpp:mc:ptt_config_management_service ";
+    assert_int_equal(mcx_jose_verify(fx->trust, tok, &two, NULL, why, sizeof(why)), MCX_JOSE_OK);
+    two.scope = "openid 3gpp:mc:ptt_service";
+    assert_int_equal(mcx_jose_verify(fx->trust, tok, &two, NULL, why, sizeof(why)),
+                     MCX_JOSE_INSUFFICIENT_SCOPE);
+    assert_string_equal(why, "scope '3gpp:mc:ptt_service' not granted");
     mcx_jose_expect_t id_token = expect_cms;
     id_token.typ = "JWT";
     assert_int_equal(mcx_jose_verify(fx->trust, tok, &id_token, NULL, why, sizeof(why)),
